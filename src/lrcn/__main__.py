@@ -1,0 +1,3 @@
+from lrcn.cli import main
+
+main()

@@ -1,0 +1,64 @@
+"""Frame transforms, as pure functions on tensors.
+
+A *view* is one way of cropping a frame for the CNN, as in the authors' Caffe code: frames are
+resized (aspect ratio ignored, like Caffe's 256x256 resize) to ``size / 0.875`` and cropped to
+``size`` (227 of 256 in the paper). The views of a frame are:
+
+- ``center``: the centre crop (test time, ``--crops 1``);
+- ``center+flip``: the centre crop and its mirror (cached training views: flip augmentation for free);
+- ``ten``: four corners and centre, each also mirrored (``--crops 10``, ``caffe.io.oversample``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+VIEWS = {"center": 1, "center+flip": 2, "ten": 10}
+CROP_RATIO = 0.875
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (T, 3, H, W) uint8."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+
+
+def resize(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """(T, 3, H, W) uint8 -> (T, 3, size, size) uint8, antialiased."""
+    if frames.shape[-2:] == (size, size):
+        return frames
+    out = F.interpolate(frames.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return out.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def crop_views(frames: torch.Tensor, size: int, views: str = "center") -> torch.Tensor:
+    """(T, 3, H, W) uint8 -> (T, V, 3, size, size) uint8 for the named views (see module doc)."""
+    if views not in VIEWS:
+        raise ValueError(f"unknown views {views!r}; choose from {sorted(VIEWS)}")
+    full = resize(frames, round(size / CROP_RATIO))
+    s, m = full.shape[-1], (full.shape[-1] - size) // 2
+    center = full[..., m : m + size, m : m + size]
+    if views == "center":
+        crops = [center]
+    elif views == "center+flip":
+        crops = [center, center.flip(-1)]
+    else:
+        e = s - size
+        corners = [full[..., y : y + size, x : x + size] for y, x in ((0, 0), (0, e), (e, 0), (e, e))]
+        crops = corners + [center]
+        crops = crops + [c.flip(-1) for c in crops]
+    return torch.stack(crops, dim=1)
+
+
+def random_clip_crop(frames: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Training augmentation for end-to-end fine-tuning: one random crop and one random flip for the whole clip.
+
+    (T, 3, H, W) uint8 -> (T, 3, size, size) uint8, as the authors' ``sequence_input_layer.py``.
+    """
+    full = resize(frames, round(size / CROP_RATIO))
+    e = full.shape[-1] - size
+    y, x = (int(v) for v in torch.randint(0, e + 1, (2,), generator=generator))
+    out = full[..., y : y + size, x : x + size]
+    if torch.rand((), generator=generator) < 0.5:
+        out = out.flip(-1)
+    return out

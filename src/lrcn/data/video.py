@@ -1,0 +1,114 @@
+"""Video files: decode to frames, encode frames, and choose which frames form a clip.
+
+Frames are uint8 arrays of shape (T, H, W, 3), RGB. Decoding goes through PyAV (FFmpeg), so any
+container and codec FFmpeg reads works: avi, mp4, mkv, webm, mov.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+
+from lrcn.errors import LrcnError
+
+
+def check_readable(path: str | os.PathLike) -> Path:
+    """Raise LrcnError naming ``path`` if it cannot be opened as a regular, non-empty file."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise LrcnError(f"{path}: symlink loop") from None
+        raise LrcnError(f"{path}: no such file") from None
+    if path.is_dir():
+        raise LrcnError(f"{path}: is a directory, not a file")
+    if st.st_size == 0:
+        raise LrcnError(f"{path}: empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise LrcnError(f"{path}: permission denied")
+    return path
+
+
+def read_video(path: str | os.PathLike, size: tuple[int, int] | None = None, max_frames: int | None = None) -> np.ndarray:
+    """Decode every frame of a video: (T, H, W, 3) uint8 RGB.
+
+    ``size=(H, W)`` resizes while decoding (FFmpeg's swscale; cheaper than resizing afterwards).
+    Frames whose size changes midway are resized to the first frame's size. A truncated file gives
+    the frames decoded before the damage; a file with no decodable frame raises LrcnError.
+    """
+    path = check_readable(path)
+    frames: list[np.ndarray] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise LrcnError(f"{path}: not a video (no video stream)")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                for frame in container.decode(stream):
+                    if size is None:
+                        size = (frame.height, frame.width)
+                    frames.append(frame.to_ndarray(format="rgb24", height=size[0], width=size[1]))
+                    if max_frames is not None and len(frames) >= max_frames:
+                        break
+            except (av.error.FFmpegError, ValueError):
+                if not frames:
+                    raise
+                # Truncated or corrupt past this point: keep what decoded.
+    except LrcnError:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError) as e:
+        raise LrcnError(f"{path}: not a decodable video ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+    if not frames:
+        raise LrcnError(f"{path}: not a video (no decodable frame)")
+    return np.stack(frames)
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25, codec: str = "mpeg4", quality: int = 3) -> None:
+    """Encode (T, H, W, 3) uint8 RGB frames; the container follows the file's extension.
+
+    ``mpeg4`` is MPEG-4 Part 2 (the codec of UCF101's AVI files); ``quality`` is its qscale (1 best, 31 worst).
+    Written to a temporary file and renamed, so a crash never leaves a half-written video.
+    """
+    from lrcn.files import atomic_path
+
+    path = Path(path)
+    t, h, w, _ = frames.shape
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), mode="w", format=_container_format(path)) as container:
+            stream = container.add_stream(codec, rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            if codec == "mpeg4":
+                stream.codec_context.flags |= av.codec.context.Flags.qscale
+                stream.codec_context.global_quality = quality * 118  # FF_QP2LAMBDA: qscale -> lambda
+            for frame in frames:
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+            container.mux(stream.encode())
+
+
+def _container_format(path: Path) -> str | None:
+    return {".avi": "avi", ".mp4": "mp4", ".mkv": "matroska", ".webm": "webm", ".mov": "mov"}.get(path.suffix.lower())
+
+
+def sample_clip_starts(num_frames: int, clip_len: int = 16, stride: int = 8) -> list[int]:
+    """Start frames of the test clips: every ``stride`` frames, plus one clip ending at the last frame.
+
+    As in the authors' ``classify_video.py``: clips of 16 frames every 8, the last clip taken from the
+    video's final 16 frames. A video shorter than a clip gives one clip starting at 0 (looped, see
+    ``clip_indices``).
+    """
+    if num_frames <= clip_len:
+        return [0]
+    starts = list(range(0, num_frames - clip_len + 1, stride))
+    if starts[-1] != num_frames - clip_len:
+        starts.append(num_frames - clip_len)
+    return starts
+
+
+def clip_indices(num_frames: int, start: int, clip_len: int = 16) -> np.ndarray:
+    """Frame indices of the clip starting at ``start``: (clip_len,), looping a video shorter than a clip."""
+    return (start + np.arange(clip_len)) % num_frames

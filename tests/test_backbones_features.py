@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+
+from lrcn.data.features import FeatureCache, FeatureSpec
+from lrcn.data.transforms import crop_views
+from lrcn.data.video import write_video
+from lrcn.errors import LrcnError
+from lrcn.models.backbones import create_backbone, list_backbones
+
+
+def test_efficientnet_lite0_with_shipped_weights_sees_a_cat_in_chelsea():
+    skimage = pytest.importorskip("skimage.data")
+    import timm
+
+    from lrcn.models.backbones import _lite0_state_dict
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    model.load_state_dict(_lite0_state_dict(model))
+    model.eval()
+    img = torch.from_numpy(skimage.chelsea()).permute(2, 0, 1)[None].float() / 255
+    img = torch.nn.functional.interpolate(img, size=(224, 224), mode="bilinear", antialias=True)
+    with torch.inference_mode():
+        top = model((img - 0.5) / 0.5).argmax(-1).item()
+    assert 281 <= top <= 285  # ImageNet's domestic cats: tabby, tiger cat, Persian, Siamese, Egyptian cat
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "caffenet", "resnet18"])
+def test_every_backbone_maps_images_to_a_grid_feature_of_its_declared_size(name):
+    backbone = create_backbone(name, pretrained=False, grid=3)
+    out = backbone(torch.randint(0, 255, (2, 3, 112, 112), dtype=torch.uint8))
+    assert out.shape == (2, backbone.feature_dim)
+
+
+def test_unknown_backbone_and_missing_weights_are_user_errors():
+    with pytest.raises(LrcnError, match="unknown backbone"):
+        create_backbone("vgg99")
+    with pytest.raises(LrcnError, match="no-pretrained"):
+        create_backbone("resnet18", pretrained=True)
+    assert "efficientnet_lite0" in list_backbones()
+
+
+def test_ten_crop_views_are_corners_centre_and_their_mirrors():
+    frames = torch.arange(2 * 3 * 64 * 64, dtype=torch.int64).remainder(251).to(torch.uint8).view(2, 3, 64, 64)
+    views = crop_views(frames, 56, "ten")  # resized to 64 (56 / 0.875): no resampling
+    assert views.shape == (2, 10, 3, 56, 56)
+    assert torch.equal(views[:, 0], frames[..., :56, :56])
+    assert torch.equal(views[:, 4], frames[..., 4:60, 4:60])
+    assert torch.equal(views[:, 5:], views[:, :5].flip(-1))
+
+
+def test_feature_cache_computes_once_and_reports_broken_files(tmp_path):
+    rng = np.random.default_rng(0)
+    good = tmp_path / "good.avi"
+    write_video(good, rng.integers(0, 255, (5, 48, 64, 3), dtype=np.uint8))
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"garbage" * 100)
+    cache = FeatureCache(tmp_path / "cache", FeatureSpec(backbone="resnet18", pretrained=False, image_size=56, views="center+flip"))
+    errors = cache.build([good, bad], workers=0)
+    assert list(errors) == [str(bad)] and "bad.avi" in errors[str(bad)]
+    feats = cache.load(good)
+    assert feats.shape == (5, 2, 512 * 9) and feats.dtype == np.float16
+    mtime = cache.entry(good).stat().st_mtime_ns
+    assert cache.build([good], workers=0) == {}
+    assert cache.entry(good).stat().st_mtime_ns == mtime  # not recomputed
+    other = FeatureCache(tmp_path / "cache", FeatureSpec(backbone="resnet18", pretrained=False, image_size=64))
+    assert other.dir != cache.dir
