@@ -1,6 +1,7 @@
 """Optical-flow throughput: what a flow pass over UCF101 costs on this machine.
 
-Prints pairs/s for each method at 320x240 (UCF101's size), frames/s of the flow cache builder (decode +
+Prints pairs/s for each method at 320x240 (UCF101's size), the size and speed of the ways to store flow
+images (JPEG, PNG, compressed npz), frames/s of the flow cache builder (decode +
 flow + JPEG, whole videos) with N worker processes against one process, and the estimated time for all
 of UCF101 (13,320 videos, ~2.5 M frames).
 
@@ -9,6 +10,7 @@ of UCF101 (13,320 videos, ~2.5 M frames).
 from __future__ import annotations
 
 import argparse
+import io
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from lrcn.data.flow import METHODS, FlowCache, compute_flow
+from lrcn.data.flow import METHODS, FlowCache, compute_flow, render_flow
 from lrcn.data.video import write_video
 
 UCF101_FRAMES = 2_500_000
@@ -46,6 +48,36 @@ def hours(frames_per_s: float) -> str:
     return f"{UCF101_FRAMES / frames_per_s / 3600:8.1f} h"
 
 
+def storage_formats(images: np.ndarray) -> None:
+    """Size, encode and decode speed, and error of each way to store (T, H, W, 3) uint8 flow images."""
+    def npz(image):
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, image)
+        return buffer.getvalue()
+
+    def imdecode(blob):
+        return cv2.imdecode(blob, cv2.IMREAD_UNCHANGED)
+
+    formats = {
+        "JPEG q90": (lambda im: cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], imdecode),
+        "JPEG q95": (lambda im: cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 95])[1], imdecode),
+        "PNG level 1": (lambda im: cv2.imencode(".png", im, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1], imdecode),
+        "npz (zlib)": (npz, lambda blob: np.load(io.BytesIO(blob))["arr_0"]),
+    }
+    print(f"\nstorage of {len(images)} rendered flow images (320x240; raw {images[0].nbytes / 1024:.0f} KiB/frame)")
+    print(f"  {'format':12s} {'KiB/frame':>9s} {'encode f/s':>11s} {'decode f/s':>11s} {'mean |err|':>11s}")
+    for name, (encode, decode) in formats.items():
+        start = time.perf_counter()
+        blobs = [encode(im) for im in images]
+        encode_s = time.perf_counter() - start
+        start = time.perf_counter()
+        decoded = np.stack([decode(b) for b in blobs])
+        decode_s = time.perf_counter() - start
+        size = sum(len(b) for b in blobs) / len(images) / 1024
+        error = np.abs(decoded.astype(int) - images).mean()
+        print(f"  {name:12s} {size:9.1f} {len(images) / encode_s:11.0f} {len(images) / decode_s:11.0f} {error:11.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=40, help="frame pairs timed for DIS and Farneback")
@@ -63,6 +95,7 @@ def main() -> None:
         compute_flow(frames[:2], method)  # warm-up
         rate = pairs / timed(lambda: compute_flow(frames, method))
         print(f"{method:10s} {rate:9.1f}   {hours(rate)}")
+    storage_formats(render_flow(compute_flow(scene(args.pairs + 1))))
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = []

@@ -39,6 +39,14 @@ def test_a_known_translation_gives_the_expected_channels(method, size):
     np.testing.assert_allclose(got, expected, atol=4)  # 4 levels = 1/4 px
 
 
+@pytest.mark.parametrize("method", ["dis", "farneback", "tvl1"])
+@pytest.mark.parametrize("h, w", [(1, 1), (8, 100), (9, 9)])
+def test_tiny_frames_give_flow_of_their_size(method, h, w):
+    frames = translated(texture(max(h, 4), max(w, 4)), 1, 0, steps=3)[:, :h, :w]  # DIS alone would crash on 8x100
+    flow = compute_flow(np.ascontiguousarray(frames), method)
+    assert flow.shape == (2, h, w, 2) and np.isfinite(flow).all()
+
+
 def test_render_flow_follows_the_authors_arithmetic():
     flow = np.array([[0, 0], [1, -2], [0.5, 0.25], [10, 0], [-10, 0], [0, -9], [np.nan, np.inf]], np.float32)
     expected = [[128, 128, 128], [144, 96, 164], [136, 132, 137], [255, 128, 255], [0, 128, 255], [128, 0, 255],

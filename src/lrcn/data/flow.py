@@ -36,7 +36,7 @@ raw                225            -            -      0
 
 JPEG is ~9x smaller than the lossless formats (pixel noise makes flow images poor for PNG/zlib) and
 decodes 3-7x faster, for an error of half a grey level (1/30 px); uniform images (zero flow) stay exact.
-All of UCF101 (~2.5 M frames) is ~9.5 GB as JPEG q90 versus ~80 GB as PNG.
+All of UCF101 (~2.5 M frames) is ~10 GB as JPEG q90 versus ~80 GB as PNG.
 """
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ from lrcn.progress import track
 METHODS = ("dis", "farneback", "tvl1")
 FLOW_SCALE = 16.0  # grey levels per pixel of motion
 FLOW_CENTER = 128
+MIN_SIDE = 32  # frames are padded to at least this for the estimators
 
 
 def check_method(method: str) -> None:
@@ -66,28 +67,31 @@ def check_method(method: str) -> None:
 
 def _flow_estimator(method: str):
     """``method`` -> function(prev_gray, next_gray) -> (H, W, 2) float32."""
+    check_method(method)
     if method == "dis":
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         return lambda a, b: dis.calc(a, b, None)
     if method == "farneback":
         return lambda a, b: cv2.calcOpticalFlowFarneback(a, b, None, pyr_scale=0.5, levels=3, winsize=15,
                                                          iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
-    if method == "tvl1":
-        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
-        return lambda a, b: tvl1.calc(a, b, None)
-    raise LrcnError(f"flow method {method!r}: choose from {', '.join(METHODS)}")
+    tvl1 = cv2.optflow.DualTVL1OpticalFlow_create()
+    return lambda a, b: tvl1.calc(a, b, None)
 
 
 def compute_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
-    """(T, H, W, 3) uint8 RGB -> (T-1, H, W, 2) float32 flow (dx, dy) in pixels from frame t to t+1."""
+    """(T, H, W, 3) uint8 RGB -> (T-1, H, W, 2) float32 flow (dx, dy) in pixels from frame t to t+1.
+
+    Frames smaller than ``MIN_SIDE`` are edge-padded for the estimator and the flow cropped back: OpenCV's
+    DIS rejects, or even crashes on, frames under ~12 px.
+    """
     estimate = _flow_estimator(method)
     t, h, w, _ = frames.shape
+    pad_y, pad_x = max(MIN_SIDE - h, 0), max(MIN_SIDE - w, 0)
+    gray = [cv2.copyMakeBorder(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+            for f in frames]
     flow = np.zeros((max(t - 1, 0), h, w, 2), np.float32)
-    prev = cv2.cvtColor(frames[0], cv2.COLOR_RGB2GRAY) if t else None
-    for i in range(1, t):
-        cur = cv2.cvtColor(frames[i], cv2.COLOR_RGB2GRAY)
-        flow[i - 1] = estimate(prev, cur)
-        prev = cur
+    for i in range(t - 1):
+        flow[i] = estimate(gray[i], gray[i + 1])[:h, :w]
     return flow
 
 
@@ -176,7 +180,6 @@ def read_flow_images(path: str | os.PathLike, method: str = "dis", size: tuple[i
     return resize_images(images, size)
 
 
-
 class FlowCache:
     """Rendered flow images of videos, computed once: ``<root>/flow-<method>-<max_side>-jpeg<q>/<item key>.npz``.
 
@@ -208,8 +211,9 @@ class FlowCache:
 
     def get(self, path: str | os.PathLike) -> np.ndarray:
         """Cached flow images of ``path``, computed and stored first if missing."""
-        if not self.entry(path).exists():
-            _store(path, self.entry(path), self.method, self.max_side, self.quality)
+        entry = self.entry(path)
+        if not entry.exists():
+            _store(path, entry, self.method, self.max_side, self.quality)
         return self.load(path)
 
     def build(self, paths, workers: int = 2, description: str = "optical flow") -> dict[str, str]:
