@@ -154,7 +154,7 @@ def test_the_parallel_cache_skips_bad_files_and_matches_one_process(tmp_path):
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"\x00" * 1000)
     parallel, single = FlowCache(tmp_path / "a"), FlowCache(tmp_path / "b")
-    errors = parallel.build([*good, bad], workers=2)
+    errors = parallel.build([*good, bad, good[0]], workers=2)  # a video listed twice is fine
     assert list(errors) == [str(bad)] and str(bad) in errors[str(bad)]
     assert single.build(good, workers=1) == {}
     for p in good:
@@ -187,7 +187,8 @@ def test_the_cache_resumes_and_never_reads_a_temporary_file(tmp_path, monkeypatc
         cache.load(paths[2])
 
     computed.clear()
-    monkeypatch.setattr(flow_module, "video_flow_images", lambda path, *args: computed.append(path) or real(path, *args))
+    monkeypatch.setattr(flow_module, "video_flow_images",
+                        lambda path, *args: computed.append(path) or real(path, *args))
     assert cache.build(paths, workers=1) == {}
     assert computed == [str(paths[2])]  # only the missing entry
     assert cache.load(paths[2]).shape == (3, 32, 32, 3)

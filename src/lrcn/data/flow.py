@@ -222,7 +222,7 @@ class FlowCache:
         Returns {path: error line} for the videos skipped (missing, unreadable, not a video).
         """
         errors: dict[str, str] = {}
-        todo: list[tuple[str, Path]] = []
+        todo: dict[Path, str] = {}  # entry -> path: a video listed twice is computed once
         for p in map(str, paths):
             try:
                 entry = self.entry(p)
@@ -230,8 +230,8 @@ class FlowCache:
                 errors[p] = str(e)
                 continue
             if not entry.exists():
-                todo.append((p, entry))
-        args = [(p, e, self.method, self.max_side, self.quality) for p, e in todo]
+                todo.setdefault(entry, p)
+        args = [(p, e, self.method, self.max_side, self.quality) for e, p in todo.items()]
         with ExitStack() as stack:
             run = map
             if workers > 1 and len(todo) > 1:
@@ -239,7 +239,7 @@ class FlowCache:
                                            initargs=(1,))  # one OpenCV thread per worker: processes share the cores
                 run = stack.enter_context(pool).map
             results = run(_try_store, *zip(*args)) if args else []
-            for (p, _), error in zip(todo, track(results, description, total=len(todo))):
+            for p, error in zip(todo.values(), track(results, description, total=len(todo))):
                 if error:
                     errors[p] = error
         return errors
