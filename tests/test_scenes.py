@@ -92,6 +92,17 @@ def test_stated_relations_hold_in_the_scene():
     assert checked > 300
 
 
+def test_every_layout_holds_its_stated_relations_and_margins():
+    from lrcn.data.synthetic.scenes import LAYOUTS, MARGIN, STATED
+
+    assert {scene.layout for scene, _ in SCENES} == set(LAYOUTS)
+    for scene, _ in SCENES:
+        for i, j, where in STATED[scene.layout]:
+            assert direction(scene.objects[i], scene.objects[j]) == where
+        assert all(MARGIN <= o.x - o.r and o.x + o.r <= 1 - MARGIN and MARGIN <= o.y - o.r and o.y + o.r <= 1 - MARGIN
+                   for o in scene.objects)
+
+
 def test_phrasings_vary():
     skeletons = set()
     for scene, captions in SCENES:

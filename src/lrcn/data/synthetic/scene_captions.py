@@ -47,6 +47,11 @@ def direction(a: "SceneObject", b: "SceneObject") -> str | None:
     return None
 
 
+def place(o: "SceneObject") -> tuple[int, int]:
+    """(column, row) of the 3x3 grid cell holding the centre of ``o``."""
+    return min(int(o.x * 3), 2), min(int(o.y * 3), 2)
+
+
 class _Speaker:
     """One person describing one scene: picks words with the rng, once per phrase."""
 
@@ -127,16 +132,16 @@ def _templates(scene: "Scene") -> list[Template]:
 
 
 def _single(a: "SceneObject") -> list[Template]:
-    place = PLACES[(min(int(a.x * 3), 2), min(int(a.y * 3), 2))]
+    where = PLACES[place(a)]
     return [
         lambda s: s.thing(a),
         lambda s: f"there is {s.thing(a)}",
-        lambda s: f"{s.thing(a)} {s.pick(place)}",
-        lambda s: f"there is {s.thing(a)} {s.pick(place)}",
+        lambda s: f"{s.thing(a)} {s.pick(where)}",
+        lambda s: f"there is {s.thing(a)} {s.pick(where)}",
         lambda s: f"{s.thing(a)} {s.background()}",
-        lambda s: f"a picture of {s.thing(a)} {s.pick(place)}",
+        lambda s: f"a picture of {s.thing(a)} {s.pick(where)}",
         lambda s: f"{s.one_of('a single', 'one')} {s.pick(SIZE_WORDS[a.size])} {a.colour} {s.noun(a.shape)}",
-        lambda s: f"{s.pick(place)} there is {s.thing(a)}",
+        lambda s: f"{s.pick(where)} there is {s.thing(a)}",
     ]
 
 
