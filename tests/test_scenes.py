@@ -9,7 +9,7 @@ import pytest
 from lrcn.data.coco import read_coco, read_karpathy
 from lrcn.data.images import load_image
 from lrcn.data.synthetic.scene_captions import NOUNS, direction
-from lrcn.data.synthetic.scenes import COLOURS, make_scene, write_scenes
+from lrcn.data.synthetic.scenes import COLOURS, make_scene, sample_scene, write_scenes
 from lrcn.data.text import tokenize
 
 SCENES = [make_scene(seed=0, index=i) for i in range(600)]
@@ -50,8 +50,6 @@ def test_process_pool_writes_what_one_process_writes(tmp_path):
 
 
 def test_image_shows_each_object_in_its_colour(small_set):
-    from lrcn.data.synthetic.scenes import sample_scene
-
     for i in range(14):
         scene = sample_scene(np.random.default_rng([3, i, 0]))
         pixels = np.asarray(load_image(small_set / "images" / f"scene_{i:06d}.jpg")).astype(int)
@@ -115,8 +113,8 @@ def test_phrasings_vary():
 
 
 def test_test_scenes_are_rarely_seen_whole_in_training():
-    train = {make_scene(0, i)[0].key() for i in range(4000)}
-    test = [make_scene(0, i)[0] for i in range(4500, 5000)]
+    train = {sample_scene(np.random.default_rng([0, i, 0])).key() for i in range(4000)}
+    test = [sample_scene(np.random.default_rng([0, i, 0])) for i in range(4500, 5000)]
     several = [s for s in test if len(s.objects) > 1]
     assert np.mean([s.key() in train for s in several]) < 0.1
     assert np.mean([s.key() in train for s in test]) < 0.2
