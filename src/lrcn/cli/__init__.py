@@ -7,7 +7,7 @@ from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "synth"]
+COMMAND_MODULES = ["demo", "synth", "scenes"]
 
 
 def main() -> None:

@@ -64,7 +64,7 @@ def frame_source(name: str, flow_side: int = 320, flow_cache: Path | None = None
     if name == "image":
         from lrcn.data.images import load_image
 
-        return lambda path, size: np.asarray(load_image(path, size=(size, size)))[None]
+        return lambda path, size: np.array(load_image(path, size=(size, size)))[None]
     if name.startswith("flow-"):
         from lrcn.data.flow import read_flow_images
 
