@@ -43,17 +43,26 @@ class LSTMLayer(nn.Module):
     def static_gates(self, cond: torch.Tensor) -> torch.Tensor | float:
         return self.static(cond) if self.static is not None else 0.0  # (..., 4H)
 
-    def cell(self, gates_in: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step from the input part of the gates (..., 4H) and the state (..., H)."""
-        i, f, g, o = (gates_in + self.recurrent(h)).chunk(4, dim=-1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(c), c
+    def cell(self, gates_in: torch.Tensor, h: torch.Tensor | None, c: torch.Tensor | None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step from the input part of the gates (..., 4H) and the state (..., H); None is the zero state."""
+        if h is None:
+            gates = gates_in
+        else:  # the recurrent product added inside the GEMM: one pass less over the (..., 4H) gates
+            shape = torch.broadcast_shapes(gates_in.shape[:-1], h.shape[:-1])
+            gates = torch.addmm(gates_in.expand(*shape, -1).reshape(-1, gates_in.shape[-1]), h.reshape(-1, self.hidden),
+                                self.recurrent.weight.t()).view(*shape, -1)
+        H = self.hidden
+        ifo, g = gates[..., : 3 * H].sigmoid(), gates[..., 3 * H :].tanh()  # gate layout (i, f, o, g)
+        i, f, o = ifo.chunk(3, dim=-1)
+        c = i * g if c is None else torch.addcmul(i * g, f, c)
+        return o * c.tanh(), c
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """x (..., L, In), cond (..., D) -> outputs (..., L, H), from a zero state."""
         x_gates = self.input(x)  # (..., L, 4H): projected once for all steps
         c_gates = self.static_gates(cond)  # (..., 4H): once for the sequence
-        h = c = x.new_zeros(self.hidden)
+        h = c = None
         out = []
         for t in range(x.shape[-2]):
             h, c = self.cell(x_gates[..., t, :] + c_gates, h, c)
@@ -88,7 +97,7 @@ class Captioner(nn.Module):
         return self.predict(x)
 
     def init_state(self, batch_size: int) -> State:
-        zeros = self.predict.weight.new_zeros(batch_size, self.predict.in_features)
+        zeros = self.predict.weight.new_zeros(batch_size, self.predict.in_features)  # (B, H)
         return tuple(zeros for _ in range(2 * len(self.layers)))
 
     def step(self, words: torch.Tensor, state: State, cond: torch.Tensor) -> tuple[torch.Tensor, State]:
