@@ -16,6 +16,8 @@ all I x C (image, caption) pairs, and a language-only layer then runs once per c
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -112,13 +114,16 @@ class Captioner(nn.Module):
 
 
 def sentence_logprob(model: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
-                     pad: int) -> torch.Tensor:
+                     pad: int, floor: float | None = None) -> torch.Tensor:
     """Teacher-forced sum over t of log p(target_t | inputs_<=t, cond), padding ignored.
 
     cond (..., D), inputs and targets (..., L) -> (...). Broadcasts: cond (I, 1, D) with inputs (1, C, L)
-    gives the (I, C) log-likelihood of every caption under every image (retrieval).
+    gives the (I, C) log-likelihood of every caption under every image (retrieval). ``floor`` bounds
+    each word's probability from below (the authors' retrieval code uses 1e-12).
     """
-    logp = model(cond, inputs).log_softmax(-1)  # (..., L, V)
+    logp = model(cond, inputs).float().log_softmax(-1)  # (..., L, V)
     targets = targets.expand(logp.shape[:-1])
-    word = logp.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1)  # (..., L)
+    word = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (..., L)
+    if floor is not None:
+        word = word.clamp_min(math.log(floor))
     return word.masked_fill(targets == pad, 0.0).sum(-1)
