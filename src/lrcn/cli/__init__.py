@@ -7,7 +7,7 @@ from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "describe"]
+COMMAND_MODULES = ["demo", "caption", "describe"]
 
 
 def main() -> None:
