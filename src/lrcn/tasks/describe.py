@@ -272,7 +272,7 @@ def _train(cfg: DescribeConfig, run: Path, sr_from, intervals: list[Interval], f
         return torch.stack([b[0] for b in batch]), words, targets
 
     L.seed_everything(cfg.seed, workers=True)
-    model = Describer(len(vocab), sr.sizes, cfg.pca_dim, cfg.describer)
+    model = Describer(len(vocab), sr.sizes, sr.frame_dim, cfg.describer)
     module = DescribeModule(model, vocab.pad, cfg.lr)
     data = DescribeData(items("train"), items("val"), collate, cfg.batch_size)
     make_trainer(run, cfg.epochs, "val/loss", mode="min", progress=progress).fit(module, datamodule=data)
@@ -290,7 +290,8 @@ class SRStage:
         pca_state = torch.load(sr_dir / "pca.pt", weights_only=True)
         self.pca = PCA(*pca_state["components"].shape)
         self.pca.load_state_dict(pca_state)
-        self.model = SRModel(self.pca.components.shape[1], self.sizes, from_dict(SRConfig, stage["config"], f"{sr_dir}/stage.json"))
+        self.frame_dim = self.pca.components.shape[1]  # the PCA's k (at most the number of frames it saw)
+        self.model = SRModel(self.frame_dim, self.sizes, from_dict(SRConfig, stage["config"], f"{sr_dir}/stage.json"))
         self.model.load_state_dict(_weights(best_checkpoint(sr_dir)))
         self.model.eval()
 
@@ -309,7 +310,7 @@ class Predictor:
         self.cfg, self.run = load_config(run)
         self.sr = SRStage(self.run / "sr")
         self.vocab = Vocabulary.load(self.run / "vocab.json")
-        self.model = Describer(len(self.vocab), self.sr.sizes, self.cfg.pca_dim, self.cfg.describer)
+        self.model = Describer(len(self.vocab), self.sr.sizes, self.sr.frame_dim, self.cfg.describer)
         self.model.load_state_dict(_weights(best_checkpoint(self.run)))
         self.model.eval()
         self.cache = FeatureCache(self.run / "features", self.cfg.features)

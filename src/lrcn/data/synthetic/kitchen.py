@@ -26,13 +26,13 @@ from __future__ import annotations
 import itertools
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from lrcn.files import write_text
+from lrcn.files import write_json, write_text
 from lrcn.progress import track
 
 ACTIVITIES = ("take", "push", "cut", "wash", "peel")
@@ -288,4 +288,5 @@ def write_kitchen(out: str | os.PathLike, seed: int = 0, cfg: KitchenConfig = Ki
         ids = [v for v, _ in track(map(_session, jobs), "kitchen sessions", total=len(jobs))]
     for name in ("train", "val", "test"):
         write_text(out / "splits" / f"{name}.txt", "".join(f"{v}\n" for v, s in zip(ids, split) if s == name))
+    write_json(out / "kitchen.json", {"seed": seed, **asdict(cfg)})  # what generated this folder
     return out
