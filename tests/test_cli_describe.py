@@ -79,3 +79,10 @@ def test_python_api_and_wrong_run_folder(run, tmp_path):
         load_predictor(tmp_path)
     out = _lrcn("describe", tmp_path, tmp_path / "x.avi")
     assert out.returncode == 1 and "not a run folder" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_sr_from_a_folder_without_an_sr_stage_is_one_clear_error(tmp_path):
+    out = _lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-max", "--out", tmp_path / "r", "--sr", tmp_path)
+    assert out.returncode == 1 and "no SR stage" in out.stderr and "Traceback" not in out.stderr
+    out = _lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-mean", "--out", tmp_path / "r")
+    assert out.returncode == 1 and "choose from" in out.stderr

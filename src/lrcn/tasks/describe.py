@@ -240,6 +240,8 @@ def train(cfg: DescribeConfig, run: str | os.PathLike, sr_from: str | os.PathLik
           progress: bool = True) -> Path:
     """Train a describe run (SR stage unless ``sr_from`` gives one to copy, then the generator)."""
     run = Path(run)
+    if sr_from is not None and not (Path(sr_from) / "sr" / "stage.json").is_file():
+        raise LrcnError(f"{sr_from}: no SR stage (sr/stage.json); train a describe run without --sr first")
     run.mkdir(parents=True, exist_ok=True)
     write_run_config(run, "describe", cfg)
     intervals, frames = load_data(cfg)
