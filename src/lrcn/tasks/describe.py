@@ -364,13 +364,15 @@ def evaluate(run: str | os.PathLike, split: str = "test") -> dict:
     if not rows:
         raise LrcnError(f"{predictor.cfg.data}: no {split} interval")
     with one_thread():
-        sentences, pred, _ = predictor.infer(frames[rows])
+        sentences, pred, marginals = predictor.infer(frames[rows])
+    confidence = [m.max(1).values.mean() for m in marginals.split(predictor.sr.sizes, dim=1)]  # per slot
     correct = (pred == encode_labels([intervals[r] for r in rows], predictor.sr.labels)).float()  # (N, K)
     scores = caption_scores({r: intervals[r].sentences for r in rows}, dict(zip(rows, sentences)))
     metrics = {
         "variant": predictor.cfg.describer.variant, "split": split, "intervals": len(rows), **scores,
         "sr_accuracy": {**{s: round(float(correct[:, k].mean()), 4) for k, s in enumerate(SLOTS)},
                         "tuple": round(float(correct.all(1).float().mean()), 4)},
+        "sr_confidence": {s: round(float(c), 4) for s, c in zip(SLOTS, confidence)},  # mean p(MAP label)
         "examples": [{"video": str(intervals[r].video), "start": intervals[r].start, "end": intervals[r].end,
                       "sentence": sentence, "sr": {s: predictor.sr.labels[k][p[k]] for k, s in enumerate(SLOTS)},
                       "references": intervals[r].sentences} for r, sentence, p in list(zip(rows, sentences, pred.tolist()))[:8]],
