@@ -54,14 +54,15 @@ class LSTMLayer(nn.Module):
             shape = torch.broadcast_shapes(gates_in.shape[:-1], h.shape[:-1])
             gates = torch.addmm(gates_in.expand(*shape, -1).reshape(-1, gates_in.shape[-1]), h.reshape(-1, self.hidden),
                                 self.recurrent.weight.t()).view(*shape, -1)
-        H = self.hidden
-        ifo, g = gates[..., : 3 * H].sigmoid(), gates[..., 3 * H :].tanh()  # gate layout (i, f, o, g)
-        i, f, o = ifo.chunk(3, dim=-1)
-        c = i * g if c is None else torch.addcmul(i * g, f, c)
-        return o * c.tanh(), c
+        i, f, g, o = gates.chunk(4, dim=-1)  # torch's gate layout, so that forward can use its fused LSTM
+        c = i.sigmoid() * g.tanh() if c is None else torch.addcmul(f.sigmoid() * c, i.sigmoid(), g.tanh())
+        return o.sigmoid() * c.tanh(), c
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """x (..., L, In), cond (..., D) -> outputs (..., L, H), from a zero state."""
+        batch = torch.broadcast_shapes(x.shape[:-2], cond.shape[:-1])
+        if self.static is None or (x.shape[:-2] == batch and cond.shape[:-1] == batch):
+            return self._fused(x, cond, batch)
         x_gates = self.input(x)  # (..., L, 4H): projected once for all steps
         c_gates = self.static_gates(cond)  # (..., 4H): once for the sequence
         h = c = None
@@ -70,6 +71,20 @@ class LSTMLayer(nn.Module):
             h, c = self.cell(x_gates[..., t, :] + c_gates, h, c)
             out.append(h)
         return torch.stack(out, dim=-2)
+
+    def _fused(self, x: torch.Tensor, cond: torch.Tensor, batch: torch.Size) -> torch.Tensor:
+        """The same layer through torch's fused LSTM (oneDNN on CPU, ~3x faster), when no input is broadcast
+        across another: the static input joins the sequence input at every step."""
+        weight = self.input.weight
+        if self.static is not None:
+            x = torch.cat([x, cond[..., None, :].expand(*x.shape[:-1], cond.shape[-1])], dim=-1)
+            weight = torch.cat([weight, self.static.weight], dim=1)
+        seq = x.reshape(-1, *x.shape[-2:])  # (B, L, In)
+        zeros = seq.new_zeros(1, seq.shape[0], self.hidden)
+        bias = self.input.bias
+        out = torch.lstm(seq, (zeros, zeros), [weight, self.recurrent.weight, bias, torch.zeros_like(bias)],
+                         True, 1, 0.0, self.training, False, True)[0]  # (B, L, H)
+        return out.reshape(*x.shape[:-1], self.hidden)
 
 
 class Captioner(nn.Module):
