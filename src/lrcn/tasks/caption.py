@@ -226,8 +226,11 @@ class CaptionModule(L.LightningModule):
             from lrcn.models.backbones import create_backbone
 
             self.backbone = create_backbone(cfg.data.backbone, cfg.data.pretrained, cfg.data.grid, frozen=False)
-        # linear, as the authors' fc8 (pre-softmax) input; a ReLU here died out entirely under Adam
-        self.image_fc = nn.Sequential(nn.Linear(feature_dim, m.image_dim), nn.Dropout(m.dropout))
+        # Standardised CNN features, a linear map (the authors feed fc8, pre-softmax), then LayerNorm: with ~10^4
+        # inputs per unit, Adam's steps move the projection by a lot; unnormalised, the LSTMs then learned nothing
+        # (a ReLU instead died out: every caption the same).
+        self.image_fc = nn.Sequential(nn.BatchNorm1d(feature_dim), nn.Linear(feature_dim, m.image_dim),
+                                      nn.LayerNorm(m.image_dim), nn.Dropout(m.dropout))
         self.captioner = Captioner(vocab_size, m.image_dim, m.variant, m.embed_dim, m.hidden, m.dropout)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
