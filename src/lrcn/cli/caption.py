@@ -12,8 +12,8 @@ from rich.table import Table
 from lrcn.cli.apps import app, eval_app, train_app
 from lrcn.errors import LrcnError
 
-METRIC_NAMES = {"bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4", "meteor": "METEOR",
-                "rouge_l": "ROUGE-L", "cider": "CIDEr-D"}
+METRIC_NAMES = {"bleu1": "B-1", "bleu2": "B-2", "bleu3": "B-3", "bleu4": "B-4", "meteor": "METEOR", "rouge_l": "ROUGE-L",
+                "cider": "CIDEr-D"}
 
 
 def _decoding(beam: int, sample: int, temperature: float, length_norm: bool, seed: int):
@@ -75,7 +75,7 @@ def train_caption(
 
 @eval_app.command("caption")
 def eval_caption(
-    run: Path = typer.Argument(..., help="A caption run folder."),
+    runs: list[Path] = typer.Argument(..., help="Caption run folders (several: one table, one start of the Java scorers)."),
     split: str = typer.Option("test"),
     beam: int = BEAM,
     sample: int = SAMPLE,
@@ -84,19 +84,20 @@ def eval_caption(
     limit: Optional[int] = typer.Option(None, help="Only the first N images of the split."),
     seed: int = typer.Option(0, help="Sampling seed."),
 ) -> None:
-    """BLEU-1..4, METEOR, ROUGE-L, CIDEr-D of the run and of the nearest-neighbour baseline -> RUN/metrics.json, RUN/gallery.png."""
+    """BLEU-1..4, METEOR, ROUGE-L, CIDEr-D of each run and of the nearest-neighbour baseline -> RUN/metrics.json, RUN/gallery.png."""
     from lrcn.tasks.caption_eval import evaluate_captions
 
-    result = evaluate_captions(run, split, _decoding(beam, sample, temperature, length_norm, seed), limit)
-    table = Table(title=f"{run} — {split} split, {result['images']} images")
+    scores = evaluate_captions(runs, split, _decoding(beam, sample, temperature, length_norm, seed), limit)
+    table = Table(title=f"{split} split, {scores['nearest_neighbour']['images']} images (scores x 100, B = BLEU)")
     table.add_column("model")
     for name in METRIC_NAMES.values():
         table.add_column(name, justify="right")
-    for row in ("caption", "nearest_neighbour"):
-        table.add_row("LRCN" if row == "caption" else "nearest neighbour",
-                      *(f"{100 * result[row][k]:.1f}" for k in METRIC_NAMES))
+    for row, result in scores.items():
+        name = "NN baseline" if row == "nearest_neighbour" else Path(row).name
+        table.add_row(name, *(f"{100 * result[k]:.1f}" for k in METRIC_NAMES))
     Console().print(table)
-    typer.echo(f"metrics: {run / 'metrics.json'}  gallery: {run / 'gallery.png'}")
+    for run in runs:
+        typer.echo(f"metrics: {run / 'metrics.json'}  gallery: {run / 'gallery.png'}")
 
 
 @eval_app.command("retrieval")

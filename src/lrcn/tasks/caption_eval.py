@@ -15,6 +15,7 @@ import torch
 
 from lrcn.data.coco import ImageCaptions
 from lrcn.data.text import Vocabulary, encode_batch, tokenize
+from lrcn.errors import LrcnError
 from lrcn.files import read_json, write_json
 from lrcn.metrics.captions import caption_scores_many
 from lrcn.metrics.retrieval import normalise_logp, retrieval_metrics
@@ -125,31 +126,40 @@ def _split_data(cfg: CaptionConfig, split: str) -> tuple[list[ImageCaptions], to
     return test, test_feats, train, train_feats
 
 
-def evaluate_captions(run: Path, split: str = "test", decoding: Decoding = Decoding(), limit: int | None = None,
-                      gallery: bool = True) -> dict:
-    """Caption the split's images, score them and the nearest-neighbour baseline; update RUN/metrics.json.
+def evaluate_captions(runs: list[Path], split: str = "test", decoding: Decoding = Decoding(), limit: int | None = None,
+                      gallery: bool = True) -> dict[str, dict]:
+    """Caption the split's images with each run, score them and the nearest-neighbour baseline (one start of the
+    Java scorers for all); write each RUN/metrics.json ("captioning") and RUN/gallery.png.
 
-    Returns {"caption": {bleu1..bleu4, meteor, rouge_l, cider}, "nearest_neighbour": {...}, "decoding": ...,
-    "split": ..., "images": N}.
+    The runs must read the same data. Returns {str(run): {bleu1..bleu4, meteor, rouge_l, cider, ...},
+    "nearest_neighbour": {...}}.
     """
-    cfg, vocab, module = load_run(run)
+    loaded = [load_run(run) for run in runs]
+    cfg = loaded[0][0]
+    for run, (other, _, _) in zip(runs, loaded):
+        if (other.data.root, other.data.images, other.feature_spec()) != (cfg.data.root, cfg.data.images, cfg.feature_spec()):
+            raise LrcnError(f"{run}: reads other data or features than {runs[0]}; evaluate it on its own")
     test, test_feats, train, train_feats = _split_data(cfg, split)
     test, test_feats = test[:limit], test_feats[:limit]
-    t0 = time.time()
-    captions, _ = decode(module, vocab, test_feats, decoding, cfg.data.max_len)
-    seconds = time.time() - t0
-    baseline = nearest_neighbour_captions(train_feats, [it.captions[0] for it in train], test_feats)
     refs = {str(it.path): it.captions for it in test}
-    scores = caption_scores_many(refs, {
-        "caption": dict(zip(refs, captions)),
-        "nearest_neighbour": dict(zip(refs, baseline)),
-    })
-    result = {**scores, "decoding": vars(decoding), "split": split, "images": len(test),
-              "decode_seconds": round(seconds, 2)}
-    if gallery:
-        write_gallery(Path(run) / GALLERY_FILE, test[:8], captions[:8], baseline[:8], cfg.data.image_size)
-    _update_metrics(run, {"captioning": result})
-    return result
+    systems, seconds = {}, {}
+    for run, (run_cfg, vocab, module) in zip(runs, loaded):
+        t0 = time.time()
+        captions, _ = decode(module, vocab, test_feats, decoding, run_cfg.data.max_len)
+        seconds[str(run)] = round(time.time() - t0, 2)
+        systems[str(run)] = dict(zip(refs, captions))
+    baseline = nearest_neighbour_captions(train_feats, [it.captions[0] for it in train], test_feats)
+    systems["nearest_neighbour"] = dict(zip(refs, baseline))
+    scores = caption_scores_many(refs, systems)
+    about = {"decoding": vars(decoding), "split": split, "images": len(test)}
+    for run in runs:
+        scores[str(run)] |= about | {"decode_seconds": seconds[str(run)]}
+        if gallery:
+            write_gallery(Path(run) / GALLERY_FILE, test[:8], list(systems[str(run)].values())[:8], baseline[:8],
+                          cfg.data.image_size)
+        _update_metrics(run, {"captioning": scores[str(run)], "nearest_neighbour": scores["nearest_neighbour"]})
+    scores["nearest_neighbour"] |= about
+    return scores
 
 
 def evaluate_retrieval(run: Path, split: str = "test", limit: int | None = None, precision: str = "bf16") -> dict:
