@@ -7,7 +7,7 @@ from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "synth", "scenes"]
+COMMAND_MODULES = ["demo", "synth", "scenes", "activity", "caption", "describe"]
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import torch
 from lrcn.errors import LrcnError
 from lrcn.files import write_json, write_text
 
-SECTIONS = ["activity"]
+SECTIONS = ["activity", "captioning", "description"]
 
 
 @dataclass

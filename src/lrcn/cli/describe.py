@@ -1,0 +1,96 @@
+"""Video description commands: ``lrcn synth kitchen``, ``lrcn train describe``, ``lrcn eval describe``, ``lrcn describe``."""
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lrcn.cli.apps import app, eval_app, synth_app, train_app
+from lrcn.errors import LrcnError
+
+
+@synth_app.command("kitchen")
+def synth_kitchen(
+    out: Path = typer.Option(..., help="Folder to write videos/, alignments-text/ and splits/ into (TACoS layout)."),
+    seed: int = typer.Option(0, help="Seed for the scenes, the held-out SR tuples and the splits."),
+    sessions: int = typer.Option(200, help="Number of session videos."),
+    workers: int = typer.Option(2, help="Processes rendering sessions."),
+) -> None:
+    """Write the synthetic kitchen set: sessions of intervals with SR tuples and 2-5 sentences each."""
+    from lrcn.data.synthetic.kitchen import KitchenConfig, write_kitchen
+
+    write_kitchen(out, seed=seed, cfg=KitchenConfig(sessions=sessions), workers=workers)
+    typer.echo(f"kitchen: {out}")
+
+
+@train_app.command("describe")
+def train_describe(
+    data: Path = typer.Option(..., help="A TACoS-layout folder (videos/, alignments-text/, [splits/]), e.g. from `lrcn synth kitchen`."),
+    variant: str = typer.Option("crf-prob", help="sr-encdec | crf-max | crf-prob | direct"),
+    out: Path = typer.Option(..., help="Run folder to write."),
+    sr: Optional[Path] = typer.Option(None, help="Reuse the SR classifiers + CRF of this describe run instead of training them."),
+    seed: int = typer.Option(0),
+    epochs: int = typer.Option(20, help="Epochs of the sentence generator."),
+    sr_epochs: int = typer.Option(30, help="Epochs of the SR classifiers + CRF."),
+    beam: int = typer.Option(1, help="Beam size at evaluation and prediction (1 = greedy)."),
+    cache: Optional[Path] = typer.Option(None, help="Frame feature cache (default DATA/.features)."),
+    workers: int = typer.Option(1, help="Video decoding processes."),
+) -> None:
+    """Train the SR classifiers + CRF (unless --sr) and one sentence generator; writes a run folder."""
+    from lrcn.models.describer import VARIANTS
+    from lrcn.tasks.describe import DescribeConfig, train
+
+    if variant not in VARIANTS:
+        raise LrcnError(f"--variant {variant}: choose from {', '.join(VARIANTS)}")
+    cfg = DescribeConfig(data=data, seed=seed, epochs=epochs, sr_epochs=sr_epochs, beam=beam, cache=cache, workers=workers)
+    cfg.describer.variant = variant
+    typer.echo(f"run: {train(cfg, out, sr_from=sr)}")
+
+
+@eval_app.command("describe")
+def eval_describe(
+    run: Path = typer.Argument(..., help="A describe run folder."),
+    split: str = typer.Option("test", help="train | val | test"),
+) -> None:
+    """BLEU-4, METEOR, CIDEr-D and SR accuracy (per slot and whole tuple); writes RUN/metrics.json."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lrcn.tasks.describe import evaluate
+
+    m = evaluate(run, split)
+    table = Table(title=f"{run} ({m['variant']}, {split}, {m['intervals']} intervals)")
+    for name in ("bleu4", "meteor", "cider", *m["sr_accuracy"]):
+        table.add_column(name if name in ("bleu4", "meteor", "cider") else f"SR {name}", justify="right")
+    table.add_row(*(f"{m[k] * 100:.1f}" for k in ("bleu4", "meteor", "cider")),
+                  *(f"{v * 100:.1f}" for v in m["sr_accuracy"].values()))
+    Console().print(table)
+
+
+@app.command()
+def describe(
+    run: Path = typer.Argument(..., help="A describe run folder."),
+    videos: list[Path] = typer.Argument(..., help="Video files (any container PyAV reads)."),
+    json_lines: bool = typer.Option(False, "--json", help="JSON Lines on stdout, one object per video."),
+) -> None:
+    """A sentence and the SR tuple (each slot with its probability) for each video."""
+    import json
+
+    from lrcn.tasks.describe import load_predictor
+
+    predictor = load_predictor(run)
+    failed = False
+    for path in videos:
+        try:
+            result = predictor.predict(path)
+        except LrcnError as e:
+            failed = True
+            result = {"path": str(path), "error": str(e)}
+        if json_lines:
+            typer.echo(json.dumps(result))
+        elif "error" in result:
+            typer.echo(f"error: {result['error']}", err=True)
+        else:
+            sr = ", ".join(f"{s}={v['label']} ({v['prob']:.2f})" for s, v in result["sr"].items())
+            typer.echo(f"{path}: {result['sentence']}\n  SR: {sr}")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,79 @@
+"""Sentence generators of the paper's video description (Donahue et al. 2015, Sec. 4.3), and ours.
+
+Each is the captioning decoder (:class:`lrcn.models.captioner.Captioner`) with a different static input
+``cond``, fed at every step; only what makes ``cond`` differs:
+
+- ``sr-encdec`` (paper's (a)): an LSTM encoder reads the SR tuple's words (the CRF's MAP tuple), one per
+  slot; its last hidden state is ``cond``.
+- ``crf-max`` (paper's (b)): the CRF's MAP tuple as concatenated one-hot vectors, one block per slot.
+- ``crf-prob`` (paper's (c)): the CRF's marginal distribution of every slot, concatenated, so the
+  decoder sees how sure the CRF is instead of one hard tuple.
+- ``direct`` (beyond the paper): an LSTM encoder over the interval's frame features, trained end to end
+  with the decoder; no SR.
+
+Inputs ``x`` by variant: MAP labels (B, K) int64 for ``sr-encdec`` and ``crf-max``; marginals
+(B, sum n_k) for ``crf-prob``; frame features (B, T, D) for ``direct``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from lrcn.models.captioner import Captioner
+from lrcn.models.sr import ClipEncoder
+
+VARIANTS = ("sr-encdec", "crf-max", "crf-prob", "direct")
+
+
+@dataclass
+class DescriberConfig:
+    variant: str = "crf-prob"
+    decoder: str = "lrcn2f"  # a Captioner variant
+    embed_dim: int = 128
+    hidden: int = 128
+    dropout: float = 0.3
+
+
+class SREncoder(nn.Module):
+    """LSTM over the words of an SR tuple (one token per slot): labels (B, K) -> (B, hidden)."""
+
+    def __init__(self, sizes: tuple[int, ...], embed_dim: int, hidden: int):
+        super().__init__()
+        self.register_buffer("offsets", torch.tensor([0, *sizes[:-1]]).cumsum(0), persistent=False)
+        self.embed = nn.Embedding(sum(sizes), embed_dim)
+        self.lstm = nn.LSTM(embed_dim, hidden, batch_first=True)
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        _, (h, _) = self.lstm(self.embed(labels + self.offsets))  # h: (1, B, hidden)
+        return h[-1]
+
+
+class Describer(nn.Module):
+    """Video interval -> next-word logits, through one of :data:`VARIANTS`' conditioning inputs."""
+
+    def __init__(self, vocab_size: int, sizes: tuple[int, ...], frame_dim: int, cfg: DescriberConfig):
+        super().__init__()
+        if cfg.variant not in VARIANTS:
+            raise ValueError(f"unknown describer variant {cfg.variant!r}; choose from {', '.join(VARIANTS)}")
+        self.variant, self.sizes = cfg.variant, tuple(sizes)
+        if cfg.variant == "sr-encdec":
+            self.encoder, cond_dim = SREncoder(self.sizes, cfg.embed_dim, cfg.hidden), cfg.hidden
+        elif cfg.variant == "direct":
+            self.encoder, cond_dim = ClipEncoder(frame_dim, cfg.hidden, cfg.dropout), cfg.hidden
+        else:
+            self.encoder, cond_dim = None, sum(self.sizes)
+        self.decoder = Captioner(vocab_size, cond_dim, cfg.decoder, cfg.embed_dim, cfg.hidden, cfg.dropout)
+
+    def condition(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's static input (B, cond_dim)."""
+        if self.variant == "crf-max":
+            return torch.cat([nn.functional.one_hot(x[:, k], n).float() for k, n in enumerate(self.sizes)], dim=1)
+        if self.variant == "crf-prob":
+            return x.float()
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: words (B, L) -> logits (B, L, V)."""
+        return self.decoder(self.condition(x), words)

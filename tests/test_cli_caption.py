@@ -1,0 +1,98 @@
+"""End to end through the real CLI on a tiny synthetic scenes set (real JPEGs, real COCO/Karpathy JSON)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lrcn.data.synthetic.scenes import write_scenes
+from lrcn.files import read_json
+
+TINY = ["--epochs", "2", "--embed-dim", "16", "--hidden", "16", "--image-dim", "16", "--image-size", "56",
+        "--min-count", "1", "--images-per-batch", "8"]
+
+
+def lrcn(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "lrcn", *map(str, args)], capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"lrcn {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("caption")
+    data = write_scenes(root / "scenes", seed=0, num_train=24, num_val=6, num_test=6, image_size=64, workers=1)
+    run = root / "run"
+    lrcn("train", "caption", "--data", data, "--out", run, "--variant", "lrcn2f", "--cache", root / "cache", *TINY)
+    return data, run
+
+
+def test_train_writes_a_run_folder_with_config_vocabulary_and_checkpoints(trained):
+    _, run = trained
+    assert (run / "config.yaml").is_file() and (run / "vocab.json").is_file()
+    assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "checkpoints" / "best.ckpt").is_file()
+
+
+def test_caption_json_lines_keep_going_past_bad_images(trained, tmp_path):
+    data, run = trained
+    good = sorted((data / "images").glob("*.jpg"))[:2]
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(good[0].read_bytes()[:300])
+    inputs = [good[0], empty, text, truncated, good[1], tmp_path / "missing.jpg"]
+    proc = lrcn("caption", run, *inputs, "--json", "--beam", "3", check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(p) for p in inputs]
+    for line, ok in zip(lines, [True, False, False, False, True, False]):
+        if ok:
+            assert isinstance(line["caption"], str) and "error" not in line
+        else:
+            assert "\n" not in line["error"] and line["path"].split("/")[-1] in line["error"]
+
+
+def test_caption_plain_output_and_sampling(trained):
+    data, run = trained
+    image = sorted((data / "images").glob("*.jpg"))[0]
+    proc = lrcn("caption", run, image, "--sample", "5", "--temperature", "1.5")
+    assert proc.stdout.startswith(f"{image}: ")
+    proc = lrcn("caption", run, image, "--sample", "5", "--beam", "2", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "alternatives" in proc.stderr
+
+
+def test_eval_retrieval_writes_recall_and_median_rank_with_baseline(trained):
+    _, run = trained
+    proc = lrcn("eval", "retrieval", run)
+    metrics = read_json(run / "metrics.json")["retrieval"]
+    for entry in (metrics["annotation"], metrics["search"], metrics["baseline"]["annotation"]):
+        assert set(entry) == {"r1", "r5", "r10", "medr"}
+        assert 0 <= entry["r1"] <= entry["r5"] <= entry["r10"] <= 100
+    assert metrics["images"] == 6 and metrics["captions"] == 30
+    assert "annotation" in proc.stdout and "R@10" in proc.stdout
+
+
+def test_eval_caption_scores_the_run_and_the_nearest_neighbour_and_draws_a_gallery(trained):
+    _, run = trained
+    proc = lrcn("eval", "caption", run, "--beam", "2")
+    metrics = read_json(run / "metrics.json")
+    assert set(metrics["captioning"]) >= {"bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider"}
+    assert metrics["captioning"]["decoding"]["beam"] == 2
+    assert "cider" in metrics["nearest_neighbour"]
+    assert (run / "gallery.png").read_bytes()[:4] == b"\x89PNG"
+    assert "CIDEr-D" in proc.stdout and "NN baseline" in proc.stdout
+    assert "retrieval" in metrics  # the earlier evaluation is kept
+
+
+def test_user_errors_are_one_line(trained, tmp_path):
+    data, run = trained
+    proc = lrcn("train", "caption", "--data", tmp_path, "--out", tmp_path / "r", check=False)
+    assert proc.returncode == 1 and "no Karpathy split file" in proc.stderr and "Traceback" not in proc.stderr
+    proc = lrcn("train", "caption", "--data", data, "--out", tmp_path / "r", "--variant", "lrcn3x", check=False)
+    assert proc.returncode == 1 and "lrcn2f" in proc.stderr
+    proc = lrcn("eval", "caption", tmp_path, check=False)
+    assert proc.returncode == 1 and "not a run folder" in proc.stderr

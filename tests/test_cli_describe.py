@@ -1,0 +1,88 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lrcn.data.synthetic.kitchen import KitchenConfig, render_interval, write_kitchen
+from lrcn.data.video import write_video
+
+TINY = KitchenConfig(sessions=5, intervals_per_session=3, frames_per_interval=8)
+
+
+def _lrcn(*args):
+    return subprocess.run([sys.executable, "-m", "lrcn", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("describe")
+    data = write_kitchen(tmp / "kitchen", seed=0, cfg=TINY, workers=1)
+    out = _lrcn("train", "describe", "--data", data, "--variant", "crf-prob", "--out", tmp / "run",
+                "--epochs", 2, "--sr-epochs", 2)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return tmp / "run"
+
+
+def test_train_writes_a_run_with_its_sr_stage(run):
+    for name in ("config.yaml", "vocab.json", "checkpoints/best.ckpt", "sr/stage.json", "sr/pca.pt",
+                 "sr/outputs.pt", "sr/checkpoints/best.ckpt", "sr/fold0/checkpoints/best.ckpt"):
+        assert (run / name).is_file(), name
+
+
+@pytest.mark.slow
+def test_a_variant_reuses_another_runs_sr_stage(run, tmp_path):
+    import yaml
+
+    data = yaml.safe_load((run / "config.yaml").read_text())["data"]
+    out = _lrcn("train", "describe", "--data", data, "--variant", "direct", "--out", tmp_path / "direct",
+                "--sr", run, "--epochs", 1)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "direct" / "sr" / "pca.pt").read_bytes() == (run / "sr" / "pca.pt").read_bytes()
+
+
+def test_eval_writes_bleu_and_sr_accuracy(run):
+    out = _lrcn("eval", "describe", run)
+    assert out.returncode == 0, out.stderr[-2000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {"bleu4", "meteor", "cider"} <= set(metrics)
+    assert set(metrics["sr_accuracy"]) == {"activity", "tool", "object", "source", "target", "tuple"}
+    assert all(0 <= v <= 1 for v in metrics["sr_accuracy"].values())
+    assert "bleu4" in out.stdout
+
+
+def test_describe_any_container_and_bad_inputs_in_one_batch(run, tmp_path):
+    import numpy as np
+
+    clip = render_interval(("cut", "knife", "carrot", "board", "plate"), 12, np.random.default_rng(0))
+    write_video(tmp_path / "clip.mp4", clip)
+    write_video(tmp_path / "clip.mkv", clip)
+    (tmp_path / "empty.avi").write_bytes(b"")
+    (tmp_path / "text.avi").write_text("not a video")
+    paths = [tmp_path / "clip.mp4", tmp_path / "empty.avi", tmp_path / "text.avi", tmp_path / "missing.avi", tmp_path / "clip.mkv"]
+    out = _lrcn("describe", run, *paths, "--json")
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["path"] for line in lines] == list(map(str, paths))
+    for good in (lines[0], lines[4]):
+        assert good["sentence"] and set(good["sr"]) == {"activity", "tool", "object", "source", "target"}
+        assert all(0 < v["prob"] <= 1 for v in good["sr"].values())
+    assert "empty" in lines[1]["error"] and "not" in lines[2]["error"] and "no such file" in lines[3]["error"].lower()
+
+
+def test_python_api_and_wrong_run_folder(run, tmp_path):
+    from lrcn.errors import LrcnError
+    from lrcn.tasks.describe import load_predictor
+
+    with pytest.raises(LrcnError, match="not a run folder"):
+        load_predictor(tmp_path)
+    out = _lrcn("describe", tmp_path, tmp_path / "x.avi")
+    assert out.returncode == 1 and "not a run folder" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_sr_from_a_folder_without_an_sr_stage_is_one_clear_error(tmp_path):
+    out = _lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-max", "--out", tmp_path / "r", "--sr", tmp_path)
+    assert out.returncode == 1 and "no SR stage" in out.stderr and "Traceback" not in out.stderr
+    out = _lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-mean", "--out", tmp_path / "r")
+    assert out.returncode == 1 and "choose from" in out.stderr
