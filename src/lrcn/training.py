@@ -29,9 +29,12 @@ def make_trainer(run: str | os.PathLike, max_epochs: int, monitor: str, mode: st
     Runs unchanged under ``torchrun --nproc_per_node N`` (DDP; gloo on CPU).
     """
     run = Path(run)
-    checkpoint = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor=monitor, mode=mode,
-                                 save_last=True, enable_version_counter=False)
-    callbacks = [checkpoint]
+    best = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor=monitor, mode=mode,
+                           enable_version_counter=False)
+    # Not ``save_last=True``: Lightning then writes last.ckpt only when best.ckpt improves, so resume went back.
+    last = ModelCheckpoint(dirpath=run / "checkpoints", filename="last", monitor=None, save_top_k=1,
+                           enable_version_counter=False)
+    callbacks = [best, last]
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
     loggers = [CSVLogger(run, name="logs", version=""), TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
