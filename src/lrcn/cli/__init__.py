@@ -7,7 +7,7 @@ from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo"]
+COMMAND_MODULES = ["demo", "activity"]
 
 
 def main() -> None:
