@@ -38,8 +38,12 @@ def make_trainer(run: str | os.PathLike, max_epochs: int, monitor: str, mode: st
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
     loggers = [CSVLogger(run, name="logs", version=""), TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
-    if strategy == "auto" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        strategy = "ddp"
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:  # under torchrun: one process per device, the launcher's layout
+        strategy = "ddp" if strategy == "auto" else strategy
+        if devices == "auto":
+            devices = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+            kwargs.setdefault("num_nodes", world // devices)
     return L.Trainer(
         default_root_dir=run, max_epochs=max_epochs, accelerator="cpu", devices=devices, strategy=strategy,
         callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=progress,
