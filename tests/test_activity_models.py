@@ -48,3 +48,18 @@ def test_end_to_end_model_trains_the_backbone_too():
     assert logits.shape == (2, 4, 3) and state[0].shape == (1, 2, 8)
     logits.sum().backward()
     assert backbone.net[0].weight.grad is not None
+
+
+def test_whitening_gives_uncorrelated_unit_variance_components():
+    from lrcn.models.activity import Whiten
+
+    g = torch.Generator().manual_seed(0)
+    frames = torch.randn(500, 6, generator=g) @ torch.randn(6, 40, generator=g) + 3.0  # rank 6, offset
+    whiten = Whiten(40, 4)
+    whiten.fit(frames)
+    z = whiten(frames)
+    torch.testing.assert_close(z.mean(0), torch.zeros(4), atol=1e-4, rtol=0)
+    torch.testing.assert_close(torch.cov(z.T), torch.eye(4), atol=2e-2, rtol=0)
+    few = Whiten(40, 8)
+    few.fit(frames[:5])  # fewer frames than components
+    assert few.proj[:, 5:].abs().sum() == 0

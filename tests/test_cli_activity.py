@@ -11,7 +11,7 @@ import yaml
 from activity_data import moving_square, write_ucf101
 from lrcn.data.video import write_video
 
-TINY = ["--image-size", "96", "--fc6", "64", "--hidden", "32", "--batch-size", "8", "--workers", "0"]
+TINY = ["--image-size", "96", "--pca", "0", "--fc6", "64", "--hidden", "32", "--batch-size", "8", "--workers", "0"]
 
 
 def lrcn(*args, env=None, check=True):

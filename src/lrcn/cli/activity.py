@@ -36,10 +36,11 @@ def train_activity(
     image_size: int = typer.Option(224, help="Crop size fed to the CNN."),
     hidden: int = typer.Option(256, help="LSTM units (the paper: 256 for RGB, 1024 for flow)."),
     fc6: int = typer.Option(512, help="Width of the learned projection of the CNN feature grid."),
+    pca: int = typer.Option(256, help="Whiten the features onto this many principal components first (0: off)."),
     flip: bool = typer.Option(False, "--flip/--no-flip", help="Mirror training frames (wrong for left/right classes)."),
     reverse_pair: Optional[list[str]] = typer.Option(None, help="A:B classes that are each other's time reversal (repeatable)."),
     batch_size: int = typer.Option(24, help="Clips per step."),
-    lr: float = typer.Option(1e-3, help="Adam learning rate."),
+    lr: float = typer.Option(1e-3, help="AdamW learning rate."),
     workers: int = typer.Option(1, help="Decoding processes for the feature cache."),
     cache: Optional[Path] = typer.Option(None, help="Feature cache [default: $LRCN_CACHE or ~/.cache/lrcn]."),
 ) -> None:
@@ -58,7 +59,7 @@ def train_activity(
         cfg = ActivityConfig(
             DataConfig(root=data, split=split, modality=modality, backbone=backbone, pretrained=pretrained,
                        image_size=image_size, flip=flip, batch_size=batch_size, workers=workers, cache=cache),
-            ActivityModelConfig(arch=arch, fc6=fc6, hidden=hidden),
+            ActivityModelConfig(arch=arch, pca=pca, fc6=fc6, hidden=hidden),
             TrainConfig(epochs=epochs or 30, lr=lr, seed=seed, reverse_pairs=list(reverse_pair or [])),
         )
     best = train(cfg, out, resume=resume)

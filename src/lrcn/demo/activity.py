@@ -44,8 +44,9 @@ def run(ctx: DemoContext) -> Section:
     modalities = ["rgb", "flow"] if flow_available() else ["rgb"]
     base = ActivityConfig(
         DataConfig(root=data, split=1, image_size=s["image_size"], cache=ctx.cache, workers=1),
-        ActivityModelConfig(),
-        TrainConfig(epochs=s["epochs"], seed=ctx.seed),
+        ActivityModelConfig(fc6=256),
+        # The synthetic pairs are exact time reversals: a reversed clip of one is a clip of the other.
+        TrainConfig(epochs=s["epochs"], seed=ctx.seed, reverse_pairs=[f"{a}:{b}" for a, b in PAIRS]),
     )
     metrics: dict[str, dict[str, dict]] = {}
     for modality in modalities:
