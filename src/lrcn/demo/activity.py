@@ -21,7 +21,7 @@ def settings(quick: bool) -> dict:
     """Data and training sizes: the full demo fits its ~8 min budget on 2 cores; quick is a smoke test."""
     if quick:
         return dict(videos_per_class=6, num_frames=20, image_size=96, epochs=3)
-    return dict(videos_per_class=48, num_frames=32, image_size=128, epochs=15)
+    return dict(videos_per_class=48, num_frames=32, image_size=128, epochs=30)
 
 
 def flow_available() -> bool:
