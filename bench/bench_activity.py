@@ -72,7 +72,7 @@ def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
 
     def naive():
         with torch.no_grad():
-            feats = backbone(frames[: 16 * batch].float().contiguous()).view(batch, 16, -1)
+            feats = backbone(frames[: 16 * batch].float() / 255).view(batch, 16, -1)  # fp32, NCHW
         step(feats)
 
     return batch / timed(lambda: step(cached), 5), batch / timed(naive, 1)
