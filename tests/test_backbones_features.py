@@ -65,3 +65,21 @@ def test_feature_cache_computes_once_and_reports_broken_files(tmp_path):
     assert cache.entry(good).stat().st_mtime_ns == mtime  # not recomputed
     other = FeatureCache(tmp_path / "cache", FeatureSpec(backbone="resnet18", pretrained=False, image_size=64))
     assert other.dir != cache.dir
+
+
+def test_mirrored_views_come_from_the_given_mirror_so_flow_can_negate_x():
+    frames = torch.randint(0, 255, (2, 3, 64, 64), dtype=torch.uint8)
+    views = crop_views(frames, 56, "center+flip", mirror=lambda c: 255 - c.flip(-1))
+    assert torch.equal(views[:, 1], 255 - views[:, 0].flip(-1))
+
+
+def test_flow_features_read_through_one_flow_cache_shared_by_every_spec(tmp_path):
+    rng = np.random.default_rng(0)
+    video = tmp_path / "v.avi"
+    write_video(video, np.repeat(rng.integers(0, 255, (1, 48, 64, 3), dtype=np.uint8), 4, axis=0))
+    for views in ("center", "center+flip"):
+        spec = FeatureSpec(backbone="resnet18", pretrained=False, image_size=32, views=views, source="flow-dis")
+        cache = FeatureCache(tmp_path / "cache", spec)
+        assert cache.build([video], workers=0) == {}
+        assert cache.load(video).shape[:2] == (4, len(views.split("+")))
+    assert len(list((tmp_path / "cache" / "flow").rglob("*.npz"))) == 1

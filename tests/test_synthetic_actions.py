@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from lrcn.data.synthetic.actions import CLASSES, MOTIONLESS, PAIRS, held_out_groups, render, trajectory, write_actions
+from lrcn.data.synthetic.actions import CLASSES, MIRRORED, MOTIONLESS, PAIRS, held_out_groups, render, trajectory, write_actions
 from lrcn.data.ucf101 import read_classes, read_split
 from lrcn.data.video import read_video
 
@@ -17,6 +17,11 @@ def tiny(tmp_path_factory):
 def test_classes_come_in_time_reversed_pairs():
     assert len(CLASSES) >= 12 and CLASSES == [c for pair in PAIRS for c in pair]
     assert set(MOTIONLESS) <= set(CLASSES) and any(set(MOTIONLESS) == set(p) for p in PAIRS)
+
+
+def test_a_mirror_swaps_left_right_and_the_sense_of_revolution():
+    assert MIRRORED["MoveLeft"] == "MoveRight" and MIRRORED["RevolveClockwise"] == "RevolveCounterclockwise"
+    assert all(MIRRORED[MIRRORED[c]] == c for c in MIRRORED)
 
 
 def test_held_out_groups_are_ucf101s_and_scale_to_fewer_groups():

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lrcn.data.transforms import CROP_RATIO, VIEWS, crop_views, to_tensor
+from lrcn.data.transforms import CROP_RATIO, VIEWS, crop_views, hflip, to_tensor
 from lrcn.errors import LrcnError
 from lrcn.files import atomic_path, write_json
 from lrcn.progress import track
@@ -39,6 +40,7 @@ class FeatureSpec:
     views: str = "center"
     source: str = "rgb"  # "rgb", "image", or "flow-<method>" (see frame_source)
     precision: str = "bf16"  # "bf16" (autocast) or "fp32"
+    flow_side: int = 320  # flow sources: flow is computed with the video's longer side capped at this
 
     def key(self) -> str:
         blob = json.dumps({"version": CACHE_VERSION, **asdict(self)}, sort_keys=True)
@@ -49,8 +51,12 @@ class FeatureSpec:
         return round(self.image_size / CROP_RATIO)
 
 
-def frame_source(name: str) -> Callable[[Path, int], np.ndarray]:
-    """``name`` -> function(path, size) returning (T, size, size, 3) uint8 frames to feed the CNN."""
+def frame_source(name: str, flow_side: int = 320, flow_cache: Path | None = None) -> Callable[[Path, int], np.ndarray]:
+    """``name`` -> function(path, size) returning (T, size, size, 3) uint8 frames to feed the CNN.
+
+    Flow sources read through the flow cache ``flow_cache`` when given, so the flow of a video is
+    computed once however many feature specs (views, sizes, backbones) read it.
+    """
     if name == "rgb":
         from lrcn.data.video import read_video
 
@@ -58,12 +64,12 @@ def frame_source(name: str) -> Callable[[Path, int], np.ndarray]:
     if name == "image":
         from lrcn.data.images import load_image
 
-        return lambda path, size: np.asarray(load_image(path, size=(size, size)))[None]
+        return lambda path, size: np.array(load_image(path, size=(size, size)))[None]
     if name.startswith("flow-"):
         from lrcn.data.flow import read_flow_images
 
         method = name.removeprefix("flow-")
-        return lambda path, size: read_flow_images(path, method=method, size=(size, size))
+        return lambda path, size: read_flow_images(path, method, (size, size), cache=flow_cache, max_side=flow_side)
     raise ValueError(f"unknown frame source {name!r}")
 
 
@@ -76,9 +82,14 @@ def item_key(path: str | os.PathLike) -> str:
 class _Decoded(Dataset):
     """Decodes items in worker processes: index -> (index, (T, V, 3, S, S) uint8) or (index, error line)."""
 
-    def __init__(self, paths: Sequence[Path], spec: FeatureSpec):
+    def __init__(self, paths: Sequence[Path], spec: FeatureSpec, flow_cache: Path):
         self.paths, self.spec = paths, spec
-        self.read = frame_source(spec.source)
+        self.read = frame_source(spec.source, spec.flow_side, flow_cache)
+        self.mirror = hflip
+        if spec.source.startswith("flow-"):
+            from lrcn.data.flow import flip_flow_images
+
+            self.mirror = partial(flip_flow_images, channel_axis=-3)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -88,7 +99,7 @@ class _Decoded(Dataset):
             frames = self.read(self.paths[i], self.spec.decode_size)
         except LrcnError as e:
             return i, str(e)
-        return i, crop_views(to_tensor(frames), self.spec.image_size, self.spec.views)
+        return i, crop_views(to_tensor(frames), self.spec.image_size, self.spec.views, self.mirror)
 
 
 class FeatureCache:
@@ -98,7 +109,8 @@ class FeatureCache:
         if spec.views not in VIEWS:
             raise LrcnError(f"views {spec.views!r}: choose from {', '.join(VIEWS)}")
         self.spec = spec
-        self.dir = Path(root) / spec.key()
+        self.root = Path(root)
+        self.dir = self.root / spec.key()
 
     def entry(self, path: str | os.PathLike) -> Path:
         return self.dir / f"{item_key(path)}.npy"
@@ -126,7 +138,7 @@ class FeatureCache:
 
         backbone = create_backbone(self.spec.backbone, self.spec.pretrained, self.spec.grid, frozen=True)
         backbone = backbone.to(memory_format=torch.channels_last)
-        loader = DataLoader(_Decoded(todo, self.spec), batch_size=None, num_workers=workers,
+        loader = DataLoader(_Decoded(todo, self.spec, self.root / "flow"), batch_size=None, num_workers=workers,
                             prefetch_factor=4 if workers else None, persistent_workers=False)
         for i, result in self._embed(backbone, track(loader, description, total=len(todo)), batch_size):
             if isinstance(result, str):

@@ -10,6 +10,8 @@ resized (aspect ratio ignored, like Caffe's 256x256 resize) to ``size / 0.875`` 
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -31,8 +33,17 @@ def resize(frames: torch.Tensor, size: int) -> torch.Tensor:
     return out.round_().clamp_(0, 255).to(torch.uint8)
 
 
-def crop_views(frames: torch.Tensor, size: int, views: str = "center") -> torch.Tensor:
-    """(T, 3, H, W) uint8 -> (T, V, 3, size, size) uint8 for the named views (see module doc)."""
+def hflip(frames: torch.Tensor) -> torch.Tensor:
+    """Mirror (..., 3, H, W) images left-right. Flow images need ``lrcn.data.flow.flip_flow_images`` instead."""
+    return frames.flip(-1)
+
+
+def crop_views(frames: torch.Tensor, size: int, views: str = "center",
+               mirror: Callable[[torch.Tensor], torch.Tensor] = hflip) -> torch.Tensor:
+    """(T, 3, H, W) uint8 -> (T, V, 3, size, size) uint8 for the named views (see module doc).
+
+    ``mirror`` makes the mirrored views: a plain flip for RGB; for flow it must also negate x.
+    """
     if views not in VIEWS:
         raise ValueError(f"unknown views {views!r}; choose from {sorted(VIEWS)}")
     full = resize(frames, round(size / CROP_RATIO))
@@ -41,16 +52,17 @@ def crop_views(frames: torch.Tensor, size: int, views: str = "center") -> torch.
     if views == "center":
         crops = [center]
     elif views == "center+flip":
-        crops = [center, center.flip(-1)]
+        crops = [center, mirror(center)]
     else:
         e = s - size
         corners = [full[..., y : y + size, x : x + size] for y, x in ((0, 0), (0, e), (e, 0), (e, e))]
         crops = corners + [center]
-        crops = crops + [c.flip(-1) for c in crops]
+        crops = crops + [mirror(c) for c in crops]
     return torch.stack(crops, dim=1)
 
 
-def random_clip_crop(frames: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_clip_crop(frames: torch.Tensor, size: int, generator: torch.Generator | None = None,
+                     mirror: Callable[[torch.Tensor], torch.Tensor] = hflip) -> torch.Tensor:
     """Training augmentation for end-to-end fine-tuning: one random crop and one random flip for the whole clip.
 
     (T, 3, H, W) uint8 -> (T, 3, size, size) uint8, as the authors' ``sequence_input_layer.py``.
@@ -60,5 +72,5 @@ def random_clip_crop(frames: torch.Tensor, size: int, generator: torch.Generator
     y, x = (int(v) for v in torch.randint(0, e + 1, (2,), generator=generator))
     out = full[..., y : y + size, x : x + size]
     if torch.rand((), generator=generator) < 0.5:
-        out = out.flip(-1)
+        out = mirror(out)
     return out

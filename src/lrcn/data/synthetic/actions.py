@@ -40,6 +40,10 @@ PAIRS = [
 ]
 CLASSES = [name for pair in PAIRS for name in pair]
 MOTIONLESS = ["FadeIn", "FadeOut"]
+# A left-right mirror turns these classes into each other: a horizontal flip (augmentation or a test view)
+# must swap their labels, or not be used.
+MIRRORED = {"MoveLeft": "MoveRight", "MoveRight": "MoveLeft",
+            "RevolveClockwise": "RevolveCounterclockwise", "RevolveCounterclockwise": "RevolveClockwise"}
 TEXTURES = ["grating", "checker", "blobs", "dots", "plaid", "rings"]
 SHAPES = [("disc", "ellipse"), ("square", "bar"), ("ring", "hexagon"), ("triangle", "triangle"),
           ("cross", "cross"), ("diamond", "diamond")]
