@@ -142,3 +142,20 @@ def test_resume_continues_from_last_checkpoint(run, data, env):
 def test_train_rejects_bad_flags_and_data_with_one_line(tmp_path, env):
     out = lrcn("train", "activity", "--data", tmp_path / "nope", "--out", tmp_path / "r", env=env, check=False)
     assert out.returncode == 1 and "no such data folder" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_two_streams_train_evaluate_fused_and_classify_fused(run, data, env, tmp_path):
+    flow = tmp_path / "flow"
+    lrcn("train", "activity", "--data", data, "--out", flow, "--modality", "flow", "--epochs", 12, *TINY, env=env)
+    lrcn("eval", "activity", run, "--fuse", flow, "--weights", "0.5,0.5", env=env)
+    fused = json.loads((run / "fusion-0.5-0.5.json").read_text())
+    assert fused["fused_with"] == str(flow) and fused["num_videos"] == 4
+    video = data / "MoveLeft" / "v_MoveLeft_g10_c01.avi"
+    one = json.loads(lrcn("classify", run, video, "--json", env=env).stdout)
+    other = json.loads(lrcn("classify", flow, video, "--json", env=env).stdout)
+    both = json.loads(lrcn("classify", run, "--fuse", flow, "--weights", "0.5,0.5", video, "--json", env=env).stdout)
+    score = {t["label"]: t["score"] for t in both["top"]}
+    for label in score:
+        expected = 0.5 * {t["label"]: t["score"] for t in one["top"]}[label] + 0.5 * {t["label"]: t["score"] for t in other["top"]}[label]
+        assert score[label] == pytest.approx(expected, abs=1e-5)
