@@ -29,14 +29,21 @@ def make_trainer(run: str | os.PathLike, max_epochs: int, monitor: str, mode: st
     Runs unchanged under ``torchrun --nproc_per_node N`` (DDP; gloo on CPU).
     """
     run = Path(run)
-    checkpoint = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor=monitor, mode=mode,
-                                 save_last=True, enable_version_counter=False)
-    callbacks = [checkpoint]
+    best = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor=monitor, mode=mode,
+                           enable_version_counter=False)
+    # Not ``save_last=True``: Lightning then writes last.ckpt only when best.ckpt improves, so resume went back.
+    last = ModelCheckpoint(dirpath=run / "checkpoints", filename="last", monitor=None, save_top_k=1,
+                           enable_version_counter=False)
+    callbacks = [best, last]
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
     loggers = [CSVLogger(run, name="logs", version=""), TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
-    if strategy == "auto" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        strategy = "ddp"
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:  # under torchrun: one process per device, the launcher's layout
+        strategy = "ddp" if strategy == "auto" else strategy
+        if devices == "auto":
+            devices = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+            kwargs.setdefault("num_nodes", world // devices)
     return L.Trainer(
         default_root_dir=run, max_epochs=max_epochs, accelerator="cpu", devices=devices, strategy=strategy,
         callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=progress,

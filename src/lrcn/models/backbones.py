@@ -66,10 +66,16 @@ class Backbone(nn.Module):
 
 
 def create_backbone(name: str, pretrained: bool = True, grid: int = 3, frozen: bool = True) -> Backbone:
-    """Build a registered backbone. ``frozen`` puts it in eval mode with gradients off."""
+    """Build a registered backbone. ``frozen`` puts it in eval mode with gradients off.
+
+    Without pretrained weights the initialisation is seeded, so that every process (the feature
+    cache, a later ``classify``) builds the same network.
+    """
     if name not in _REGISTRY:
         raise LrcnError(f"--backbone {name}: unknown backbone; choose from {', '.join(list_backbones())}")
-    backbone = Backbone(_REGISTRY[name](pretrained), grid=grid)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        backbone = Backbone(_REGISTRY[name](pretrained), grid=grid)
     if frozen:
         backbone.eval().requires_grad_(False)
     return backbone

@@ -1,0 +1,1 @@
+"""One module per task: its configs, LightningModule, DataModule, evaluation and ``load_predictor(run)``."""

@@ -1,0 +1,154 @@
+"""Demo section: the paper's Table 1 on the synthetic actions: {single frame, LRCN} x {RGB, flow, fusions}."""
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from lrcn.demo import DemoContext, Section
+
+# TPAMI'16 Table 1, UCF101, average over the 3 splits (research.md §1, [SEC x2]).
+PAPER = {
+    "single_frame": {"rgb": 67.37, "flow": 74.37, "fusion_1_2": 75.46, "fusion_1_3": 78.94},
+    "lrcn": {"rgb": 68.20, "flow": 77.28, "fusion_1_2": 80.90, "fusion_1_3": 82.34},
+}
+FUSIONS = {"fusion_1_2": (0.5, 0.5), "fusion_1_3": (1 / 3, 2 / 3)}
+ARCHS = {"single_frame": "single-frame", "lrcn": "lrcn"}
+
+
+def settings(quick: bool) -> dict:
+    """Data and training sizes: the full demo fits its ~8 min budget on 2 cores; quick is a smoke test."""
+    if quick:
+        return dict(videos_per_class=6, num_frames=20, image_size=96, epochs=3)
+    return dict(videos_per_class=48, num_frames=32, image_size=128, epochs=30)
+
+
+def flow_available() -> bool:
+    try:
+        import lrcn.data.flow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run(ctx: DemoContext) -> Section:
+    from lrcn.data.synthetic.actions import CLASSES, PAIRS, write_actions
+    from lrcn.models.activity import ActivityModelConfig
+    from lrcn.tasks.activity import ActivityConfig, DataConfig, TrainConfig, evaluate, train
+
+    s = settings(ctx.quick)
+    data = ctx.data / "actions"
+    if not (data / "ucfTrainTestlist" / "testlist01.txt").is_file():
+        write_actions(data, seed=ctx.seed, videos_per_class=s["videos_per_class"], num_frames=s["num_frames"])
+    modalities = ["rgb", "flow"] if flow_available() else ["rgb"]
+    base = ActivityConfig(
+        DataConfig(root=data, split=1, image_size=s["image_size"], cache=ctx.cache, workers=1),
+        ActivityModelConfig(fc6=256),
+        # The synthetic pairs are exact time reversals: a reversed clip of one is a clip of the other.
+        TrainConfig(epochs=s["epochs"], seed=ctx.seed, reverse_pairs=[f"{a}:{b}" for a, b in PAIRS]),
+    )
+    metrics: dict[str, dict[str, dict]] = {}
+    for modality in modalities:
+        for key, arch in ARCHS.items():
+            run_dir = ctx.run_dir(f"activity-{modality}-{arch}")
+            if run_dir.exists():
+                shutil.rmtree(run_dir)  # the demo's own run folder: retrain from scratch
+            cfg = replace(base, data=replace(base.data, modality=modality),
+                          model=replace(base.model, arch=arch, hidden=1024 if modality == "flow" else 256))
+            train(cfg, run_dir, progress=False)
+            metrics.setdefault(modality, {})[key] = evaluate(run_dir)
+    if "flow" in modalities:
+        for fusion, weights in FUSIONS.items():
+            for key, arch in ARCHS.items():
+                both = evaluate(ctx.run_dir(f"activity-rgb-{arch}"), fuse_run=ctx.run_dir(f"activity-flow-{arch}"),
+                                weights=weights)
+                metrics.setdefault(fusion, {})[key] = both["fusion"]
+    curves = plot_curves(ctx, [f"activity-{m}-{a}" for m in modalities for a in ARCHS.values()])
+    results = {"activity": {col: {k: m["video_acc"] for k, m in row.items()} for col, row in metrics.items()}}
+    return Section("Activity recognition (UCF101 format, synthetic actions)",
+                   report(ctx, metrics, s, curves, CLASSES, PAIRS), results)
+
+
+def report(ctx: DemoContext, metrics: dict, s: dict, curves: str, classes: list[str], pairs: list) -> str:
+    any_run = next(iter(next(iter(metrics.values())).values()))
+    columns = [c for c in ("rgb", "flow", "fusion_1_2", "fusion_1_3")]
+    names = {"rgb": "RGB", "flow": "Flow", "fusion_1_2": "Fusion 1/2-1/2", "fusion_1_3": "Fusion 1/3-2/3"}
+    head = "| model | " + " | ".join(f"{names[c]} ours | {names[c]} paper" for c in columns) + " |"
+    lines = [
+        "Video accuracy (%), the paper's Table 1 in its shape. **Ours**: synthetic actions "
+        f"(`{ctx.data / 'actions'}`, {any_run['classes']} classes in 6 time-reversed pairs, {s['videos_per_class']} "
+        f"videos/class of {s['num_frames']} frames), split 1 ({any_run['num_videos']} test videos), "
+        f"clips of {any_run['clip_len']} every {any_run['stride']} frames x {any_run['crops']} crop, "
+        f"backbone {any_run['backbone']} (ImageNet, frozen) at {s['image_size']} px, seed {any_run['seed']}. "
+        "**Paper**: UCF101, TPAMI'16 Table 1, average of the 3 splits, CaffeNet-hybrid fine-tuned, 10 crops.",
+        "",
+        head,
+        "|---|" + "---:|---:|" * len(columns),
+    ]
+    for key, label in (("single_frame", "Single frame"), ("lrcn", "LRCN")):
+        cells = []
+        for c in columns:
+            ours = metrics.get(c, {}).get(key, {}).get("video_acc")
+            cells += ["n/a" if ours is None else f"{100 * ours:.1f}", f"{PAPER[key][c]:.2f}"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "Configs: " + ", ".join(f"[`{r}`]({r}/config.yaml)" for r in runs_of(metrics)) + ".", ""]
+    lines += per_class_table(metrics, pairs)
+    lines += ["", "Confusion matrices (row = true class):", ""]
+    lines += [f"![{r}]({r}/confusion.png)" for r in runs_of(metrics)]
+    lines += ["", f"Training curves: ![training curves]({curves})", ""]
+    return "\n".join(lines)
+
+
+def runs_of(metrics: dict) -> list[str]:
+    return [f"activity-{m}-{a}" for m in ("rgb", "flow") if m in metrics for a in ARCHS.values()]
+
+
+def per_class_table(metrics: dict, pairs: list) -> list[str]:
+    cols = [(c, k) for c in ("rgb", "flow", "fusion_1_2") if c in metrics for k in ARCHS]
+    short = {"single_frame": "SF", "lrcn": "LRCN"}
+    lines = ["Per-class video accuracy (%), each class beside its time reversal:", "",
+             "| class | " + " | ".join(f"{c} {short[k]}" for c, k in cols) + " |", "|---|" + "---:|" * len(cols)]
+    for a, b in pairs:
+        for name in (a, b):
+            cells = []
+            for c, k in cols:
+                acc = metrics[c][k]["per_class"].get(name)
+                cells.append("-" if acc is None else f"{100 * acc:.0f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def plot_curves(ctx: DemoContext, runs: list[str]) -> str:
+    """Training loss and validation video accuracy per epoch of each run, from its CSV log, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lrcn.files import atomic_path
+
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name in runs:
+        loss, acc = read_curves(ctx.run_dir(name) / "logs" / "metrics.csv")
+        loss_ax.plot(*zip(*loss), label=name) if loss else None
+        acc_ax.plot(*zip(*acc), label=name) if acc else None
+    loss_ax.set(xlabel="epoch", ylabel="training loss (per-step cross-entropy)")
+    acc_ax.set(xlabel="epoch", ylabel="held-out video accuracy", ylim=(0, 1.02))
+    loss_ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(ctx.out / "activity-curves.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return "activity-curves.png"
+
+
+def read_curves(path: Path) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    loss, acc = [], []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("train/loss_epoch"):
+                loss.append((int(row["epoch"]), float(row["train/loss_epoch"])))
+            if row.get("val/video_acc"):
+                acc.append((int(row["epoch"]), float(row["val/video_acc"])))
+    return loss, acc

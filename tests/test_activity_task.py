@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from activity_data import moving_square, write_ucf101
+from lrcn.data.video import write_video
+from lrcn.errors import LrcnError
+from lrcn.tasks.activity import DataConfig, clips_of, hold_out_groups, read_videos
+
+
+class Item:
+    def __init__(self, path, label, group=None):
+        self.path, self.label, self.group = Path(path), label, group
+
+
+def test_held_out_groups_never_straddle_and_each_class_loses_its_share():
+    items = [Item(f"{c}_{g}_{k}.avi", c, f"g{g}") for c in range(3) for g in range(10) for k in range(3)]
+    kept, held = hold_out_groups(items, 0.2, seed=0)
+    assert len(kept) + len(held) == len(items)
+    assert {(i.label, i.group) for i in kept}.isdisjoint({(i.label, i.group) for i in held})
+    for c in range(3):
+        assert len({i.group for i in held if i.label == c}) == 2
+    assert [i.path for i in hold_out_groups(items, 0.2, seed=0)[1]] == [i.path for i in held]  # seeded
+    assert hold_out_groups(items, 0.0, seed=0) == (items, [])
+
+
+def test_test_clips_every_8_frames_with_the_last_clip_at_the_end_and_short_videos_looped():
+    feats = torch.arange(40, dtype=torch.float16).view(40, 1, 1).expand(40, 2, 3)  # (T, V, D)
+    clips = clips_of(feats, 16, 8)
+    assert clips.shape == (4, 2, 16, 3)  # starts 0, 8, 16, 24
+    assert clips[:, 0, 0, 0].tolist() == [0, 8, 16, 24] and clips[-1, 1, -1, 0] == 39
+    short = clips_of(feats[:5], 16, 8)
+    assert short.shape == (1, 2, 16, 3) and short[0, 0, :, 0].tolist() == [t % 5 for t in range(16)]
+
+
+def test_a_folder_per_class_is_split_into_train_and_test(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, direction in (("left", -1), ("right", 1)):
+        (tmp_path / name).mkdir()
+        for k in range(5):
+            write_video(tmp_path / name / f"{k}.mp4", moving_square(direction, rng, frames=4))
+    videos = read_videos(DataConfig(root=tmp_path, test_fraction=0.4, val_fraction=0.0))
+    assert videos.classes == ["left", "right"]
+    assert len(videos.train) + len(videos.test) == 10 and len(videos.test) == 4
+    assert {str(i.path) for i in videos.train}.isdisjoint(str(i.path) for i in videos.test)
+
+
+def test_a_ucf101_root_is_read_with_its_split_lists(tmp_path):
+    write_ucf101(tmp_path / "UCF101", groups=4, test_groups=1)
+    videos = read_videos(DataConfig(root=tmp_path / "UCF101", split=2, val_fraction=0.0))
+    assert videos.classes == ["MoveLeft", "MoveRight"]
+    assert len(videos.train) == 6 and len(videos.test) == 2
+    with pytest.raises(LrcnError, match="no such data folder"):
+        read_videos(DataConfig(root=tmp_path / "nothing"))
+
+
+@pytest.mark.slow
+def test_the_same_train_command_runs_under_torchrun_with_two_processes(tmp_path):
+    data = write_ucf101(tmp_path / "UCF101", groups=4, test_groups=1)
+    env = {**os.environ, "LRCN_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "lrcn", "train", "activity",
+           "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "2", "--image-size", "64",
+           "--fc6", "16", "--hidden", "8", "--batch-size", "4", "--workers", "0"]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "GLOBAL_RANK: 1" in out.stderr + out.stdout
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["epoch"] == 1 and ckpt["global_step"] > 0
