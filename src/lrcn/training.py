@@ -1,6 +1,7 @@
 """The one Lightning Trainer setup every task uses: run-folder logs, atomic checkpoints, progress bar, seeding."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lrcn.files import atomic_path
+
+# Lightning's start-up chatter (accelerators found, logger tips) is not for our users; warnings still show.
+logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
