@@ -122,5 +122,5 @@ def _markdown(ctx: DemoContext, sizes: Sizes, captioning: dict, retrieval: dict,
             lines.append(f"| {label} | {model} | {r['r1']:.1f} | {r['r5']:.1f} | {r['r10']:.1f} | {r['medr']:g} |")
         p = PAPER_RETRIEVAL[task]
         lines.append(f"| {label} | paper LRCN2f, Flickr30k | {p[0]} | {p[1]} | {p[2]} | {p[3]} |")
-    lines += ["", "Time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + "."]
+    lines += ["", "Time (training includes the first feature extraction): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + "."]
     return "\n".join(lines)
