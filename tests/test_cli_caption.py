@@ -126,3 +126,19 @@ def test_finetuning_trains_the_cnn_too_and_its_run_captions(trained, tmp_path):
     assert not (tmp_path / "cache").exists()  # no feature cache: the CNN is in the loop
     image = sorted((data / "images").glob("*.jpg"))[0]
     assert isinstance(load_predictor(run).predict(image)["caption"], str)
+
+
+def test_data_folder_karpathy_file_wins_and_coco_files_alone_read_the_same_images(trained, tmp_path):
+    import shutil
+
+    from lrcn.tasks.caption import read_caption_folder
+
+    data, _ = trained
+    karpathy = read_caption_folder(data)
+    coco_only = tmp_path / "coco"
+    shutil.copytree(data / "annotations", coco_only / "annotations")
+    (coco_only / "images").symlink_to(data / "images")
+    coco = read_caption_folder(coco_only)
+    key = lambda items: sorted((it.path.name, it.split, tuple(it.captions)) for it in items)
+    assert key(coco) == key(karpathy) and len(karpathy) == 36
+    assert all(it.path.is_file() for it in coco)
