@@ -142,3 +142,28 @@ def test_data_folder_karpathy_file_wins_and_coco_files_alone_read_the_same_image
     key = lambda items: sorted((it.path.name, it.split, tuple(it.captions)) for it in items)
     assert key(coco) == key(karpathy) and len(karpathy) == 36
     assert all(it.path.is_file() for it in coco)
+
+
+def test_every_kind_of_photograph_gets_a_sentence(trained, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from lrcn.tasks.caption import load_predictor
+
+    data, run = trained
+    rgb = Image.open(sorted((data / "images").glob("*.jpg"))[0]).convert("RGB")
+    files = {
+        "gray.png": rgb.convert("L"),
+        "palette.gif": rgb.convert("P"),
+        "alpha.png": rgb.convert("RGBA"),
+        "cmyk.jpg": rgb.convert("CMYK"),
+        "tiny.png": rgb.resize((1, 1)),
+        "deep.png": Image.fromarray((np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)),
+        "large.jpg": rgb.resize((3000, 2000)),
+    }
+    for name, image in files.items():
+        image.save(tmp_path / name)
+    results = load_predictor(run).predict_many([tmp_path / name for name in files])
+    for name, result in zip(files, results):
+        assert result["path"].endswith(name) and "error" not in result, result
+        assert isinstance(result["caption"], str) and isinstance(result["logprob"], float)
