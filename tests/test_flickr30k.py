@@ -35,6 +35,12 @@ def test_malformed_line_names_file_and_line(tmp_path, bad_line):
         read_token_file(tmp_path / "f.token", tmp_path)
 
 
+def test_windows_line_ends_and_unicode_line_separators_inside_captions(tmp_path):
+    (tmp_path / "f.token").write_bytes("a.jpg#0\tA dog\u2028jumps .\r\na.jpg#1\tA cat .\r\n".encode())
+    [item] = read_token_file(tmp_path / "f.token", tmp_path)
+    assert item.captions == ["A dog\u2028jumps .", "A cat ."]
+
+
 def test_unreadable_token_file(tmp_path):
     (tmp_path / "latin1.token").write_bytes("a.jpg#0\tcaf\xe9\n".encode("latin-1"))
     with pytest.raises(LrcnError, match="latin1.token: not UTF-8"):

@@ -77,6 +77,11 @@ def test_sixteen_bit_grayscale_is_scaled_not_clipped(tmp_path):
     assert pixels(tmp_path / "g16.png")[0, :, 0].tolist() == [0, 1, 128, 255]
 
 
+def test_float_grayscale_in_zero_one_is_scaled(tmp_path):
+    Image.fromarray(np.array([[0.0, 0.5, 1.0]], np.float32), "F").save(tmp_path / "f.tif")
+    assert pixels(tmp_path / "f.tif")[0, :, 0].tolist() == [0, 128, 255]
+
+
 @pytest.mark.parametrize("ext", ["jpg", "tif"])
 def test_cmyk_becomes_rgb(tmp_path, ext):
     Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(tmp_path / f"c.{ext}")  # pure red in CMYK

@@ -9,7 +9,7 @@ import pytest
 from lrcn.data.coco import read_coco, read_karpathy
 from lrcn.data.images import load_image
 from lrcn.data.synthetic.scene_captions import NOUNS, direction
-from lrcn.data.synthetic.scenes import COLOURS, make_scene, write_scenes
+from lrcn.data.synthetic.scenes import COLOURS, make_scene, sample_scene, write_scenes
 from lrcn.data.text import tokenize
 
 SCENES = [make_scene(seed=0, index=i) for i in range(600)]
@@ -50,8 +50,6 @@ def test_process_pool_writes_what_one_process_writes(tmp_path):
 
 
 def test_image_shows_each_object_in_its_colour(small_set):
-    from lrcn.data.synthetic.scenes import sample_scene
-
     for i in range(14):
         scene = sample_scene(np.random.default_rng([3, i, 0]))
         pixels = np.asarray(load_image(small_set / "images" / f"scene_{i:06d}.jpg")).astype(int)
@@ -92,6 +90,17 @@ def test_stated_relations_hold_in_the_scene():
     assert checked > 300
 
 
+def test_every_layout_holds_its_stated_relations_and_margins():
+    from lrcn.data.synthetic.scenes import LAYOUTS, MARGIN, STATED
+
+    assert {scene.layout for scene, _ in SCENES} == set(LAYOUTS)
+    for scene, _ in SCENES:
+        for i, j, where in STATED[scene.layout]:
+            assert direction(scene.objects[i], scene.objects[j]) == where
+        assert all(MARGIN <= o.x - o.r and o.x + o.r <= 1 - MARGIN and MARGIN <= o.y - o.r and o.y + o.r <= 1 - MARGIN
+                   for o in scene.objects)
+
+
 def test_phrasings_vary():
     skeletons = set()
     for scene, captions in SCENES:
@@ -104,8 +113,8 @@ def test_phrasings_vary():
 
 
 def test_test_scenes_are_rarely_seen_whole_in_training():
-    train = {make_scene(0, i)[0].key() for i in range(4000)}
-    test = [make_scene(0, i)[0] for i in range(4500, 5000)]
+    train = {sample_scene(np.random.default_rng([0, i, 0])).key() for i in range(4000)}
+    test = [sample_scene(np.random.default_rng([0, i, 0])) for i in range(4500, 5000)]
     several = [s for s in test if len(s.objects) > 1]
     assert np.mean([s.key() in train for s in several]) < 0.1
     assert np.mean([s.key() in train for s in test]) < 0.2

@@ -31,18 +31,25 @@ class ImageCaptions:
     image_id: int | str
 
 
-def read_json_index(path: str | os.PathLike) -> dict[str, Any]:
-    """A JSON object from ``path``, or LrcnError naming the file."""
+def read_index_text(path: str | os.PathLike) -> str:
+    """The UTF-8 text of an index file (captions JSON, token file), or LrcnError naming the file."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LrcnError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise LrcnError(f"{path}: is a directory, not a JSON file") from None
+        raise LrcnError(f"{path}: is a directory, not a file") from None
     except OSError as e:
         raise LrcnError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
+        raise LrcnError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def read_json_index(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON object with an ``images`` list from ``path``, or LrcnError naming the file."""
+    try:
+        data = json.loads(read_index_text(path))
+    except json.JSONDecodeError as e:
         raise LrcnError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise LrcnError(f"{path}: expected a JSON object with an 'images' list")

@@ -10,24 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lrcn.data.coco import ImageCaptions
+from lrcn.data.coco import ImageCaptions, read_index_text
 from lrcn.errors import LrcnError
 
 
 def read_token_file(path: str | os.PathLike, image_dir: str | os.PathLike) -> list[ImageCaptions]:
     """Images in order of first appearance, each with its captions in file order; blank lines are skipped."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise LrcnError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LrcnError(f"{path}: is a directory, not a token file") from None
-    except OSError as e:
-        raise LrcnError(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise LrcnError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     items: dict[str, ImageCaptions] = {}
-    for lineno, line in enumerate(lines, 1):
+    for lineno, line in enumerate(read_index_text(path).split("\n"), 1):  # not splitlines(): a caption may hold U+2028
+        line = line.rstrip("\r")
         if not line.strip():
             continue
         key, tab, caption = line.partition("\t")

@@ -4,7 +4,9 @@ What each kind of file becomes:
 - EXIF orientation is applied (a phone photo taken sideways comes out upright).
 - Grayscale (``1``, ``L``), palette (``P``), CMYK, YCbCr, LAB, HSV: converted to RGB by Pillow.
 - 16-bit and 32-bit integer grayscale (``I;16``, ``I;16B``, ``I``): scaled from 0..65535 to 0..255
-  (Pillow's own ``convert`` would clip everything above 255 to white).
+  (Pillow's own ``convert`` would clip everything above 255 to white). Floating-point grayscale
+  (``F``, e.g. scientific TIFFs): scaled from 0..1 if all values fit there, else clipped to 0..255.
+  16-bit RGB PNGs Pillow itself reduces to 8 bits correctly.
 - Transparency (``RGBA``, ``LA``, ``PA``, a palette with a transparent colour): composited on white,
   as a browser shows it on a white page; fully transparent pixels become white.
 - A JPEG larger than the requested ``size`` is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft
@@ -71,6 +73,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in _SIXTEEN_BIT:
         gray = np.asarray(img, dtype=np.float32) / 257.0  # 65535 -> 255
         return Image.fromarray(np.clip(np.rint(gray), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if img.mode == "F":  # floating point: [0, 1] if it fits there (the usual convention), else 0..255
+        gray = np.asarray(img, dtype=np.float32)
+        gray = gray * 255 if np.nanmax(gray, initial=0) <= 1 else gray
+        return Image.fromarray(np.clip(np.rint(np.nan_to_num(gray)), 0, 255).astype(np.uint8), "L").convert("RGB")
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):

@@ -47,6 +47,11 @@ def direction(a: "SceneObject", b: "SceneObject") -> str | None:
     return None
 
 
+def place(o: "SceneObject") -> tuple[int, int]:
+    """(column, row) of the 3x3 grid cell holding the centre of ``o``."""
+    return min(int(o.x * 3), 2), min(int(o.y * 3), 2)
+
+
 class _Speaker:
     """One person describing one scene: picks words with the rng, once per phrase."""
 
@@ -127,38 +132,36 @@ def _templates(scene: "Scene") -> list[Template]:
 
 
 def _single(a: "SceneObject") -> list[Template]:
-    place = PLACES[(min(int(a.x * 3), 2), min(int(a.y * 3), 2))]
+    where = PLACES[place(a)]
     return [
         lambda s: s.thing(a),
         lambda s: f"there is {s.thing(a)}",
-        lambda s: f"{s.thing(a)} {s.pick(place)}",
-        lambda s: f"there is {s.thing(a)} {s.pick(place)}",
+        lambda s: f"{s.thing(a)} {s.pick(where)}",
+        lambda s: f"there is {s.thing(a)} {s.pick(where)}",
         lambda s: f"{s.thing(a)} {s.background()}",
-        lambda s: f"a picture of {s.thing(a)} {s.pick(place)}",
+        lambda s: f"a picture of {s.thing(a)} {s.pick(where)}",
         lambda s: f"{s.one_of('a single', 'one')} {s.pick(SIZE_WORDS[a.size])} {a.colour} {s.noun(a.shape)}",
-        lambda s: f"{s.pick(place)} there is {s.thing(a)}",
+        lambda s: f"{s.pick(where)} there is {s.thing(a)}",
     ]
 
 
 def _pair(a: "SceneObject", b: "SceneObject") -> list[Template]:
     """``a`` is left of or above ``b`` (the layout's order)."""
     where = direction(a, b)
-    sized = a.shape == b.shape and a.colour == b.colour  # same kind, told apart by size only
-    thing = lambda s, o, article="a": s.thing(o, article, size=True if sized else None)  # noqa: E731
     horizontal = where in ("left", "right")
     first, second = ("on the left", "on the right") if horizontal else ("at the top", "at the bottom")
     side_by_side = ("side by side", "next to each other") if horizontal else ("one above the other",)
     return [
-        lambda s: f"{thing(s, a)} {s.rel(where)} {thing(s, b)}",
-        lambda s: f"{thing(s, b)} {s.rel(INVERSE[where])} {thing(s, a)}",
-        lambda s: f"there is {thing(s, a)} {s.rel(where)} {thing(s, b)}",
-        lambda s: f"{thing(s, a, 'the')} is {s.rel(where)} {thing(s, b, 'the')}",
-        lambda s: f"{thing(s, b, 'the')} is {s.rel(INVERSE[where])} {thing(s, a, 'the')}",
-        lambda s: f"{thing(s, a)} and {thing(s, b)} {s.one_of(*side_by_side)}",
-        lambda s: f"{thing(s, a)} with {thing(s, b)} {s.pick(NEAR_IT[INVERSE[where]])}",
-        lambda s: f"{thing(s, a)} {first} and {thing(s, b)} {second}",
-        lambda s: f"two shapes, {thing(s, a)} and {thing(s, b)}",
-    ] + ([lambda s: f"{thing(s, a)} next to {thing(s, b)}"] if horizontal else [])
+        lambda s: f"{s.thing(a)} {s.rel(where)} {s.thing(b)}",
+        lambda s: f"{s.thing(b)} {s.rel(INVERSE[where])} {s.thing(a)}",
+        lambda s: f"there is {s.thing(a)} {s.rel(where)} {s.thing(b)}",
+        lambda s: f"{s.thing(a, 'the')} is {s.rel(where)} {s.thing(b, 'the')}",
+        lambda s: f"{s.thing(b, 'the')} is {s.rel(INVERSE[where])} {s.thing(a, 'the')}",
+        lambda s: f"{s.thing(a)} and {s.thing(b)} {s.one_of(*side_by_side)}",
+        lambda s: f"{s.thing(a)} with {s.thing(b)} {s.pick(NEAR_IT[INVERSE[where]])}",
+        lambda s: f"{s.thing(a)} {first} and {s.thing(b)} {second}",
+        lambda s: f"two shapes, {s.thing(a)} and {s.thing(b)}",
+    ] + ([lambda s: f"{s.thing(a)} next to {s.thing(b)}"] if horizontal else [])
 
 
 def _three(scene: "Scene", a: "SceneObject", b: "SceneObject", c: "SceneObject") -> list[Template]:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lrcn.data.synthetic.scene_captions import captions_for, direction
+from lrcn.data.synthetic.scene_captions import captions_for, direction, place
 from lrcn.errors import LrcnError
 from lrcn.files import atomic_path, write_json
 from lrcn.progress import track
@@ -65,12 +65,8 @@ class Scene:
 
     def key(self) -> tuple:
         """What a caption can say about the scene: two scenes with the same key are "the same scene"."""
-        cell = (_third(self.objects[0].x), _third(self.objects[0].y)) if self.layout == "single" else None
+        cell = place(self.objects[0]) if self.layout == "single" else None
         return self.layout, cell, self.background, tuple((o.shape, o.colour, o.size) for o in self.objects)
-
-
-def _third(v: float) -> int:
-    return int(np.clip(v * 3, 0, 2))
 
 
 def sample_scene(rng: np.random.Generator) -> Scene:
@@ -142,13 +138,13 @@ def _fits(layout: str, centres: list[tuple[float, float]], radii: list[float]) -
             if np.hypot(*(xy[i] - xy[j])) < r[i] + r[j] + GAP:
                 return False
     objects = [SceneObject("", "", "", x, y, 0.0) for x, y in centres]
-    return all(direction(objects[i], objects[j]) is not None for i, j in _stated_pairs(layout))
+    return all(direction(objects[i], objects[j]) == where for i, j, where in STATED[layout])
 
 
-def _stated_pairs(layout: str) -> list[tuple[int, int]]:
-    """The pairs whose relation a caption may state, for each layout."""
-    return {"single": [], "pair-h": [(0, 1)], "pair-v": [(0, 1)], "row": [(0, 1), (1, 2)], "column": [(0, 1), (1, 2)],
-            "top": [(0, 1), (0, 2), (1, 2)], "bottom": [(0, 1), (0, 2), (1, 2)]}[layout]
+# What the captions of each layout say: object i is ``where`` from object j, as listed in the layout's order.
+STATED = {"single": [], "pair-h": [(0, 1, "left")], "pair-v": [(0, 1, "above")],
+          "row": [(0, 1, "left"), (1, 2, "left")], "column": [(0, 1, "above"), (1, 2, "above")],
+          "top": [(0, 1, "above"), (0, 2, "above"), (1, 2, "left")], "bottom": [(0, 1, "below"), (0, 2, "below"), (1, 2, "left")]}
 
 
 # --- rendering ---
