@@ -86,8 +86,8 @@ def read_caption_folder(root: Path, images: Path | None = None) -> list[ImageCap
 
     A Karpathy split file ``dataset_*.json`` wins (its splits train/val/test/restval are used as
     written). Otherwise the COCO captions files ``captions_<name>.json`` (in the folder or in its
-    ``annotations/``), with their images in ``<name>/``; the split is the name without digits
-    (``captions_val2014.json`` -> val, images in ``val2014/``).
+    ``annotations/``); the split is the name without digits (``captions_val2014.json`` -> val) and the
+    images are in ``<name>/`` (COCO's ``val2014/``), else in ``images/``, else beside the JSON's folder.
     """
     root = Path(root)
     if not root.is_dir():
@@ -103,7 +103,9 @@ def read_caption_folder(root: Path, images: Path | None = None) -> list[ImageCap
     items = []
     for path in cocos:
         name = path.stem.removeprefix("captions_")
-        items += read_coco(path, (images or root) / name, name.rstrip("0123456789") or name)
+        base = images or root
+        folder = next((d for d in (base / name, base / "images") if d.is_dir()), base)
+        items += read_coco(path, folder, name.rstrip("0123456789") or name)
     return items
 
 

@@ -209,15 +209,15 @@ def write_gallery(path: Path, items: list[ImageCaptions], captions: list[str], b
 
     cols = 4
     rows = math.ceil(len(items) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 5.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 5.4 * rows), squeeze=False)
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.98, bottom=0.12, wspace=0.08, hspace=0.55)
     for ax in axes.flat:
         ax.axis("off")
     for ax, item, caption, nn_caption in zip(axes.flat, items, captions, baseline):
         ax.imshow(load_image(item.path, size=(size, size)))
         lines = [f"LRCN: {caption}", f"NN: {nn_caption}", *(f"ref: {r}" for r in item.captions[:2])]
-        text = "\n".join(textwrap.fill(line, 44) for line in lines)
-        ax.text(0, -0.02, text, transform=ax.transAxes, va="top", ha="left", fontsize=8)
-    fig.tight_layout()
+        text = "\n".join(textwrap.fill(line, 46, max_lines=3) for line in lines)
+        ax.text(0, -0.03, text, transform=ax.transAxes, va="top", ha="left", fontsize=8)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=80)
     plt.close(fig)
