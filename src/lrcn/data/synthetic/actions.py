@@ -61,22 +61,22 @@ class _Job:
     num_frames: int
 
 
-def write_actions(out: str | os.PathLike, seed: int = 0, videos_per_class: int = 48, num_frames: int = 32,
+def write_actions(out: str | os.PathLike, seed: int = 0, videos_per_class: int = 64, num_frames: int = 24,
                   groups: int = 25, workers: int | None = None) -> Path:
     """Write the data set to ``out`` (UCF101 layout, MPEG-4 Part 2 in AVI, 320x240, 25 fps) and return ``out``.
 
-    Video ``i`` of a class is ``v_<Class>_g<i % groups + 1>_c<i // groups + 1>.avi`` (at most one group per
-    video). Split k tests the groups UCF101's split k would test (see :func:`held_out_groups`); the list files are
-    written last, so an interrupted run never looks like a complete data set.
+    Video ``i`` of a class is ``v_<Class>_g<i % groups + 1>_c<i // groups + 1>.avi`` (``groups`` is capped at
+    ``videos_per_class``, so no group is empty). Split k tests the groups UCF101's split k would test (see :func:`held_out_groups`); the list files are
+    written last, so an interrupted run never looks like a complete data set. Videos are rendered in ``workers``
+    processes (default: one per core); each video's pixels depend only on the seed, its class and its index.
     """
-    out = Path(out)
+    out, groups = Path(out), min(groups, videos_per_class)
     jobs = []
     for c, name in enumerate(CLASSES):
         for i in range(videos_per_class):
             group, clip = i % groups + 1, i // groups + 1
             jobs.append(_Job(out / name / f"v_{name}_g{group:02d}_c{clip:02d}.avi", seed, c // 2, c % 2 == 1,
                              group, i, num_frames))
-    groups = min(groups, videos_per_class)
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         for _ in track(pool.map(_render_and_write, jobs, chunksize=4), "synth actions", total=len(jobs)):
