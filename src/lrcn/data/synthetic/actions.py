@@ -61,22 +61,22 @@ class _Job:
     num_frames: int
 
 
-def write_actions(out: str | os.PathLike, seed: int = 0, videos_per_class: int = 48, num_frames: int = 32,
+def write_actions(out: str | os.PathLike, seed: int = 0, videos_per_class: int = 64, num_frames: int = 24,
                   groups: int = 25, workers: int | None = None) -> Path:
     """Write the data set to ``out`` (UCF101 layout, MPEG-4 Part 2 in AVI, 320x240, 25 fps) and return ``out``.
 
-    Video ``i`` of a class is ``v_<Class>_g<i % groups + 1>_c<i // groups + 1>.avi`` (at most one group per
-    video). Split k tests the groups UCF101's split k would test (see :func:`held_out_groups`); the list files are
-    written last, so an interrupted run never looks like a complete data set.
+    Video ``i`` of a class is ``v_<Class>_g<i % groups + 1>_c<i // groups + 1>.avi`` (``groups`` is capped at
+    ``videos_per_class``, so no group is empty). Split k tests the groups UCF101's split k would test (see :func:`held_out_groups`); the list files are
+    written last, so an interrupted run never looks like a complete data set. Videos are rendered in ``workers``
+    processes (default: one per core); each video's pixels depend only on the seed, its class and its index.
     """
-    out = Path(out)
+    out, groups = Path(out), min(groups, videos_per_class)
     jobs = []
     for c, name in enumerate(CLASSES):
         for i in range(videos_per_class):
             group, clip = i % groups + 1, i // groups + 1
             jobs.append(_Job(out / name / f"v_{name}_g{group:02d}_c{clip:02d}.avi", seed, c // 2, c % 2 == 1,
                              group, i, num_frames))
-    groups = min(groups, videos_per_class)
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         for _ in track(pool.map(_render_and_write, jobs, chunksize=4), "synth actions", total=len(jobs)):
@@ -129,7 +129,7 @@ def render(scene_seed: list[int], video_seed: list[int], pair: int, reverse: boo
     colour = _colour(rng, not light)
     angle, aspect = rng.uniform(0, np.pi), rng.uniform(0.55, 0.8)
     shake = np.rint(rng.normal(0, 1.0, (t, 2))).clip(-MARGIN, MARGIN).astype(int)
-    noise = rng.normal(0, rng.uniform(2, 6), (3, HEIGHT, WIDTH, 1)).astype(np.float32)
+    noise = rng.normal(0, rng.uniform(2, 4), (3, HEIGHT, WIDTH, 1)).astype(np.float32)
     frames = np.empty((t, HEIGHT, WIDTH, 3), np.uint8)
     for i in range(t):
         dy, dx = shake[i]
@@ -148,11 +148,11 @@ def render(scene_seed: list[int], video_seed: list[int], pair: int, reverse: boo
 def _move(axis: int):
     def action(rng: np.random.Generator, t: int) -> list:
         extent = (WIDTH, HEIGHT)[axis]
-        length = rng.uniform(0.35, 0.6) * extent
-        start = rng.uniform(40 + length, extent - 40)  # forwards = towards smaller coordinates (left, up)
+        length = rng.uniform(0.4, 0.6) * extent
+        start = rng.uniform(45 + length, extent - 45)  # forwards = towards smaller coordinates (left, up)
         along = start - length * np.linspace(0, 1, t)
         across = rng.uniform(50, (HEIGHT, WIDTH)[axis] - 50) + rng.uniform(-8, 8) * np.linspace(-1, 1, t)
-        size = rng.uniform(16, 26)
+        size = rng.uniform(22, 32)
         xy = (along, across) if axis == 0 else (across, along)
         return [[(xy[0][i], xy[1][i], size, 1.0)] for i in range(t)]
     return action
@@ -162,7 +162,7 @@ def _grow(rng: np.random.Generator, t: int) -> list:
     """Size grows about 2x, while pulsing fast enough that frame-to-frame change is mostly the pulse."""
     u = np.linspace(0, 1, t)
     period = rng.uniform(5, 8)
-    log_size = np.log(rng.uniform(11, 14)) + np.log(rng.uniform(2.2, 2.8)) * u
+    log_size = np.log(rng.uniform(14, 17)) + np.log(rng.uniform(2.2, 2.8)) * u
     log_size += rng.uniform(0.12, 0.18) * np.sin(2 * np.pi * np.arange(t) / period + rng.uniform(0, 2 * np.pi))
     x, y = rng.uniform(90, WIDTH - 90), rng.uniform(75, HEIGHT - 75)
     return [[(x, y, s, 1.0)] for s in np.exp(log_size)]
@@ -170,28 +170,28 @@ def _grow(rng: np.random.Generator, t: int) -> list:
 
 def _revolve(rng: np.random.Generator, t: int) -> list:
     """Clockwise on screen (y grows downwards) around a centre, starting at a uniform angle."""
-    cx, cy = rng.uniform(130, WIDTH - 130), rng.uniform(105, HEIGHT - 105)
-    radius = rng.uniform(55, 80)
+    cx, cy = rng.uniform(135, WIDTH - 135), rng.uniform(110, HEIGHT - 110)
+    radius = rng.uniform(55, 75)
     theta = rng.uniform(0, 2 * np.pi) + rng.uniform(0.6, 1.0) * 2 * np.pi * np.linspace(0, 1, t)
-    size = rng.uniform(16, 22)
+    size = rng.uniform(22, 28)
     return [[(cx + radius * np.cos(a), cy + radius * np.sin(a), size, 1.0)] for a in theta]
 
 
 def _fade(rng: np.random.Generator, t: int) -> list:
     """A still object appears: opacity 0 -> 1 (no motion at all, apart from the camera's shake)."""
     x, y = rng.uniform(60, WIDTH - 60), rng.uniform(60, HEIGHT - 60)
-    size = rng.uniform(18, 28)
+    size = rng.uniform(24, 34)
     alpha = np.linspace(0, 1, t) ** rng.uniform(0.8, 1.25)
     return [[(x, y, size, a)] for a in alpha]
 
 
 def _approach(rng: np.random.Generator, t: int) -> list:
     """Two shapes on a line through a centre move towards each other until they nearly touch."""
-    cx, cy = rng.uniform(140, WIDTH - 140), rng.uniform(100, HEIGHT - 100)
+    cx, cy = rng.uniform(150, WIDTH - 150), rng.uniform(110, HEIGHT - 110)
     direction = rng.uniform(0, np.pi)
     ux, uy = np.cos(direction), np.sin(direction)
-    size = rng.uniform(13, 17)
-    far = rng.uniform(85, 110)
+    size = rng.uniform(18, 22)
+    far = min(rng.uniform(90, 115), 125 / max(abs(ux), 1e-3), 85 / max(abs(uy), 1e-3))  # both stay in the frame
     gap = far + (2.2 * size - far) * np.linspace(0, 1, t)
     return [[(cx + ux * g, cy + uy * g, size, 1.0), (cx - ux * g, cy - uy * g, size, 1.0)] for g in gap]
 
