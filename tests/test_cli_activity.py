@@ -144,6 +144,13 @@ def test_train_rejects_bad_flags_and_data_with_one_line(tmp_path, env):
     assert out.returncode == 1 and "no such data folder" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_time_reversal_is_refused_for_flow_whose_vectors_it_cannot_negate(data, env, tmp_path):
+    out = lrcn("train", "activity", "--data", data, "--out", tmp_path / "r", "--modality", "flow",
+               "--reverse-pair", "MoveLeft:MoveRight", "--epochs", 1, *TINY, env=env, check=False)
+    assert out.returncode == 1 and "--reverse-pair" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
 @pytest.mark.slow
 def test_two_streams_train_evaluate_fused_and_classify_fused(run, data, env, tmp_path):
     flow = tmp_path / "flow"

@@ -242,6 +242,11 @@ class ActivityDataModule(L.LightningDataModule):
         if not self.train_items:
             raise LrcnError(f"{self.cfg.data.root}: no training video could be decoded")
         names = {c: i for i, c in enumerate(self.videos.classes)}
+        if self.cfg.train.reverse_pairs and self.cfg.data.modality == "flow":
+            # Reversing a flow clip in time must also negate every flow vector, which cached CNN features cannot do:
+            # a reversed "move left" clip would still show leftward flow under the label "move right".
+            raise LrcnError("--reverse-pair: time reversal needs RGB (a reversed flow clip keeps its flow's sign); "
+                            "drop it for --modality flow")
         self.reverse = {}
         for pair in self.cfg.train.reverse_pairs:
             a, _, b = pair.partition(":")
