@@ -141,7 +141,7 @@ def crf_outputs(model: SRModel, z: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 def _fit_sr(run: Path, cfg: DescribeConfig, sizes, z, y, train_rows, val_rows, progress: bool) -> SRModel:
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = SRModule(z.shape[-1], sizes, cfg.sr, cfg.lr)
     data = DescribeData([(z[i], y[i]) for i in train_rows], [(z[i], y[i]) for i in val_rows], _stack, cfg.batch_size)
     make_trainer(run, cfg.sr_epochs, "val/sr_slots", progress=progress).fit(module, datamodule=data)
@@ -273,7 +273,7 @@ def _train(cfg: DescribeConfig, run: Path, sr_from, intervals: list[Interval], f
         words, targets = encode_batch(vocab, [t for _, t in batch], cfg.max_len)
         return torch.stack([b[0] for b in batch]), words, targets
 
-    L.seed_everything(cfg.seed, workers=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = Describer(len(vocab), sr.sizes, sr.frame_dim, cfg.describer)
     module = DescribeModule(model, vocab.pad, cfg.lr)
     data = DescribeData(items("train"), items("val"), collate, cfg.batch_size)
