@@ -13,6 +13,7 @@ PAPER = {
     "single_frame": {"rgb": 67.37, "flow": 74.37, "fusion_1_2": 75.46, "fusion_1_3": 78.94},
     "lrcn": {"rgb": 68.20, "flow": 77.28, "fusion_1_2": 80.90, "fusion_1_3": 82.34},
 }
+UCF101_FRAMES = 2.5e6  # 13,320 videos, ~7 s each at 25 fps
 FUSIONS = {"fusion_1_2": (0.5, 0.5), "fusion_1_3": (1 / 3, 2 / 3)}
 ARCHS = {"single_frame": "single-frame", "lrcn": "lrcn"}
 
@@ -61,8 +62,26 @@ def run(ctx: DemoContext) -> Section:
                 metrics.setdefault(fusion, {})[key] = both["fusion"]
     curves = plot_curves(ctx, [f"activity-{m}-{a}" for m in modalities for a in ARCHS.values()])
     results = {"activity": {col: {k: m["video_acc"] for k, m in row.items()} for col, row in metrics.items()}}
-    return Section("Activity recognition (UCF101 format, synthetic actions)",
-                   report(ctx, metrics, s, curves, CLASSES, PAIRS), results)
+    markdown = report(ctx, metrics, s, curves, CLASSES, PAIRS) + "\n" + flow_cost(sorted(data.glob("*/*.avi"))[:4])
+    return Section("Activity recognition (UCF101 format, synthetic actions)", markdown, results)
+
+
+def flow_cost(videos: list[Path]) -> str:
+    """What optical flow for all of UCF101 would cost here: DIS timed on a few demo videos, one process."""
+    import time
+
+    from lrcn.data.flow import compute_flow
+    from lrcn.data.video import read_video
+
+    clips = [read_video(v) for v in videos]  # (T, 240, 320, 3) each
+    start = time.perf_counter()
+    pairs = sum(len(compute_flow(frames, "dis")) for frames in clips)
+    rate = pairs / (time.perf_counter() - start)
+    _, h, w, _ = clips[0].shape
+    return (f"Optical-flow cost: OpenCV DIS (medium preset) at {w}x{h} ran at {rate:.0f} frame pairs/s in one "
+            f"process here, so the flow of all of UCF101 (13,320 videos, about {UCF101_FRAMES / 1e6:.1f} M frames) "
+            f"would take about {UCF101_FRAMES / rate / 3600:.1f} h per process "
+            "(`python bench/bench_flow.py` times every method and the parallel cache builder).\n")
 
 
 def report(ctx: DemoContext, metrics: dict, s: dict, curves: str, classes: list[str], pairs: list) -> str:
