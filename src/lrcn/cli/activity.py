@@ -1,8 +1,6 @@
 """``lrcn train activity``, ``lrcn eval activity`` and ``lrcn classify``."""
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -10,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lrcn.cli.answers import predict_each, print_answers
 from lrcn.cli.apps import app, eval_app, train_app
 from lrcn.errors import LrcnError
 
@@ -111,20 +110,9 @@ def classify(
     from lrcn.predict import load
 
     predictor = load(run, fuse=fuse, weights=parse_weights(weights) if weights else None, top_k=top_k)
-    err = Console(stderr=True, highlight=False)
-    failed = False
-    for path in videos:
-        try:
-            answer = predictor.predict(path)
-        except LrcnError as e:
-            failed = True
-            answer = {"path": str(path), "error": str(e)}
-            err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
-        if json_lines:
-            sys.stdout.write(json.dumps(answer) + "\n")
-            sys.stdout.flush()
-        elif "label" in answer:
-            top = ", ".join(f"{t['label']} {t['score']:.2f}" for t in answer["top"])
-            typer.echo(f"{path}: {answer['label']} ({answer['score']:.2f})  [{top}]")
-    if failed:
-        raise typer.Exit(1)
+
+    def human(answer: dict) -> str:
+        top = ", ".join(f"{t['label']} {t['score']:.2f}" for t in answer["top"])
+        return f"{answer['path']}: {answer['label']} ({answer['score']:.2f})  [{top}]"
+
+    print_answers(predict_each(predictor.predict, videos), json_lines, human)

@@ -1,7 +1,6 @@
 """``lrcn train caption``, ``lrcn eval caption``, ``lrcn eval retrieval``, ``lrcn caption``."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -9,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lrcn.cli.answers import print_answers
 from lrcn.cli.apps import app, eval_app, train_app
 from lrcn.errors import LrcnError
 
@@ -138,15 +138,4 @@ def caption(
     from lrcn.tasks.caption import CaptionPredictor
 
     predictor = CaptionPredictor(run, _decoding(beam, sample, temperature, length_norm, seed))
-    err = Console(stderr=True, highlight=False)
-    failed = False
-    for result in predictor.predict_many(images):
-        failed |= "error" in result
-        if as_json:
-            typer.echo(json.dumps(result))
-        elif "error" in result:
-            err.print(f"[bold red]error:[/] {result['error']}", soft_wrap=True)
-        else:
-            typer.echo(f"{result['path']}: {result['caption']}")
-    if failed:
-        raise typer.Exit(1)
+    print_answers(predictor.predict_many(images), as_json, lambda answer: f"{answer['path']}: {answer['caption']}")

@@ -4,6 +4,7 @@ from typing import Optional
 
 import typer
 
+from lrcn.cli.answers import predict_each, print_answers
 from lrcn.cli.apps import app, eval_app, synth_app, train_app
 from lrcn.errors import LrcnError
 
@@ -73,24 +74,12 @@ def describe(
     json_lines: bool = typer.Option(False, "--json", help="JSON Lines on stdout, one object per video."),
 ) -> None:
     """A sentence and the SR tuple (each slot with its probability) for each video."""
-    import json
-
     from lrcn.tasks.describe import load_predictor
 
     predictor = load_predictor(run)
-    failed = False
-    for path in videos:
-        try:
-            result = predictor.predict(path)
-        except LrcnError as e:
-            failed = True
-            result = {"path": str(path), "error": str(e)}
-        if json_lines:
-            typer.echo(json.dumps(result))
-        elif "error" in result:
-            typer.echo(f"error: {result['error']}", err=True)
-        else:
-            sr = ", ".join(f"{s}={v['label']} ({v['prob']:.2f})" for s, v in result["sr"].items())
-            typer.echo(f"{path}: {result['sentence']}\n  SR: {sr}")
-    if failed:
-        raise typer.Exit(1)
+
+    def human(answer: dict) -> str:
+        sr = ", ".join(f"{s}={v['label']} ({v['prob']:.2f})" for s, v in answer["sr"].items())
+        return f"{answer['path']}: {answer['sentence']}\n  SR: {sr}"
+
+    print_answers(predict_each(predictor.predict, videos), json_lines, human)
