@@ -121,11 +121,10 @@ def test_test_scenes_are_rarely_seen_whole_in_training():
 
 
 def test_cli_writes_the_data_set_and_rejects_a_file_as_out(tmp_path):
-    run = "import sys; from lrcn import cli; 'scenes' in cli.COMMAND_MODULES or cli.COMMAND_MODULES.append('scenes'); cli.main()"
-    done = subprocess.run([sys.executable, "-c", run, "synth", "scenes", "--out", str(tmp_path / "s"), "--train", "3", "--val", "1",
+    done = subprocess.run([sys.executable, "-m", "lrcn", "synth", "scenes", "--out", str(tmp_path / "s"), "--train", "3", "--val", "1",
                            "--test", "2"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert len(read_karpathy(tmp_path / "s" / "dataset_scenes.json", tmp_path / "s")) == 6
     (tmp_path / "file").write_text("x")
-    done = subprocess.run([sys.executable, "-c", run, "synth", "scenes", "--out", str(tmp_path / "file")], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "lrcn", "synth", "scenes", "--out", str(tmp_path / "file")], capture_output=True, text=True)
     assert done.returncode == 1 and "file: exists and is not a folder" in done.stderr and "Traceback" not in done.stderr

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "synth", "scenes", "activity", "caption", "describe"]
+COMMAND_MODULES = ["demo", "synth", "activity", "caption", "describe"]
 
 
 def main() -> None:
