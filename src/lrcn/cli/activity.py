@@ -40,10 +40,13 @@ def train_activity(
     reverse_pair: Optional[list[str]] = typer.Option(None, help="A:B classes that are each other's time reversal (repeatable)."),
     batch_size: int = typer.Option(24, help="Clips per step."),
     lr: float = typer.Option(1e-3, help="AdamW learning rate."),
-    workers: int = typer.Option(1, help="Decoding processes for the feature cache."),
+    finetune: bool = typer.Option(False, "--finetune", help="Train the CNN too, end to end on decoded frames "
+                                  "(slow on CPU); default: a frozen CNN's cached features."),
+    backbone_lr_mult: float = typer.Option(0.1, help="With --finetune: the CNN's learning rate is --lr times this."),
+    workers: int = typer.Option(1, help="Decoding processes for the feature cache and, with --finetune, the clips."),
     cache: Optional[Path] = typer.Option(None, help="Feature cache [default: $LRCN_CACHE or ~/.cache/lrcn]."),
 ) -> None:
-    """Train LRCN or the single-frame baseline on a frozen CNN's cached frame features."""
+    """Train LRCN or the single-frame baseline on a frozen CNN's cached frame features (or end to end: --finetune)."""
     from lrcn.config import from_dict
     from lrcn.runs import read_run_config
     from lrcn.tasks.activity import ActivityConfig, DataConfig, TrainConfig, train
@@ -59,7 +62,8 @@ def train_activity(
             DataConfig(root=data, split=split, modality=modality, backbone=backbone, pretrained=pretrained,
                        image_size=image_size, flip=flip, batch_size=batch_size, workers=workers, cache=cache),
             ActivityModelConfig(arch=arch, pca=pca, fc6=fc6, hidden=hidden),
-            TrainConfig(epochs=epochs or 30, lr=lr, seed=seed, reverse_pairs=list(reverse_pair or [])),
+            TrainConfig(epochs=epochs or 30, lr=lr, seed=seed, reverse_pairs=list(reverse_pair or []),
+                        finetune=finetune, backbone_lr_mult=backbone_lr_mult),
         )
     best = train(cfg, out, resume=resume)
     typer.echo(f"checkpoint: {best}")

@@ -41,9 +41,13 @@ class FeatureSpec:
     source: str = "rgb"  # "rgb", "image", or "flow-<method>" (see frame_source)
     precision: str = "bf16"  # "bf16" (autocast) or "fp32"
     flow_side: int = 320  # flow sources: flow is computed with the video's longer side capped at this
+    weights: str = ""  # a fine-tuned CNN's weights_key ("": the registry's pretrained or seeded weights)
 
     def key(self) -> str:
-        blob = json.dumps({"version": CACHE_VERSION, **asdict(self)}, sort_keys=True)
+        fields = asdict(self)
+        if not self.weights:
+            del fields["weights"]  # the registry's weights: the key of a cache written before fine-tuning existed
+        blob = json.dumps({"version": CACHE_VERSION, **fields}, sort_keys=True)
         return f"{self.backbone}-{self.source}-{self.image_size}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
     @property
@@ -73,23 +77,37 @@ def frame_source(name: str, flow_side: int = 320, flow_cache: Path | None = None
     raise ValueError(f"unknown frame source {name!r}")
 
 
+def mirror_of(source: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """How to mirror (..., 3, H, W) images of a frame source: a plain flip, or for flow also negating x."""
+    if source.startswith("flow-"):
+        from lrcn.data.flow import flip_flow_images
+
+        return partial(flip_flow_images, channel_axis=-3)
+    return hflip
+
+
+def weights_key(net: torch.nn.Module) -> str:
+    """A short hash of a network's parameters and buffers: names the features of a fine-tuned CNN."""
+    h = hashlib.sha1()
+    for name, tensor in net.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
 def item_key(path: str | os.PathLike) -> str:
     path = Path(path).resolve()
     st = path.stat()
     return hashlib.sha1(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
 
 
-class _Decoded(Dataset):
+class DecodedViews(Dataset):
     """Decodes items in worker processes: index -> (index, (T, V, 3, S, S) uint8) or (index, error line)."""
 
     def __init__(self, paths: Sequence[Path], spec: FeatureSpec, flow_cache: Path):
         self.paths, self.spec = paths, spec
         self.read = frame_source(spec.source, spec.flow_side, flow_cache)
-        self.mirror = hflip
-        if spec.source.startswith("flow-"):
-            from lrcn.data.flow import flip_flow_images
-
-            self.mirror = partial(flip_flow_images, channel_axis=-3)
+        self.mirror = mirror_of(spec.source)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -103,14 +121,21 @@ class _Decoded(Dataset):
 
 
 class FeatureCache:
-    """Features of a fixed :class:`FeatureSpec` for any number of files."""
+    """Features of a fixed :class:`FeatureSpec` for any number of files.
 
-    def __init__(self, root: str | os.PathLike, spec: FeatureSpec):
+    ``backbone``: the CNN to run, for a fine-tuned one (``spec.weights`` is then its :func:`weights_key`);
+    by default the registry's, built from the spec.
+    """
+
+    def __init__(self, root: str | os.PathLike, spec: FeatureSpec, backbone: torch.nn.Module | None = None):
         if spec.views not in VIEWS:
             raise LrcnError(f"views {spec.views!r}: choose from {', '.join(VIEWS)}")
-        self.spec = spec
+        if (backbone is not None) != bool(spec.weights):
+            raise ValueError("a FeatureCache of a fine-tuned backbone needs both the backbone and spec.weights")
+        self.spec, self.backbone = spec, backbone
         self.root = Path(root)
         self.dir = self.root / spec.key()
+        self.flow = self.root / "flow"  # the flow cache every spec of a flow source reads through
 
     def entry(self, path: str | os.PathLike) -> Path:
         return self.dir / f"{item_key(path)}.npy"
@@ -134,11 +159,13 @@ class FeatureCache:
             return errors
         self.dir.mkdir(parents=True, exist_ok=True)
         write_json(self.dir / "spec.json", asdict(self.spec))
-        from lrcn.models.backbones import create_backbone
+        backbone = self.backbone
+        if backbone is None:
+            from lrcn.models.backbones import create_backbone
 
-        backbone = create_backbone(self.spec.backbone, self.spec.pretrained, self.spec.grid, frozen=True)
+            backbone = create_backbone(self.spec.backbone, self.spec.pretrained, self.spec.grid, frozen=True)
         backbone = backbone.to(memory_format=torch.channels_last)
-        loader = DataLoader(_Decoded(todo, self.spec, self.root / "flow"), batch_size=None, num_workers=workers,
+        loader = DataLoader(DecodedViews(todo, self.spec, self.flow), batch_size=None, num_workers=workers,
                             prefetch_factor=4 if workers else None, persistent_workers=False)
         for i, result in self._embed(backbone, track(loader, description, total=len(todo)), batch_size):
             if isinstance(result, str):

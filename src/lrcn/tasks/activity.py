@@ -9,12 +9,19 @@ steps, crops and clips (``video_scores``).
 Optimiser: AdamW (lr 1e-3, weight decay 1e-2) rather than the paper's SGD (lr 1e-3, momentum 0.9,
 30k iterations): on cached features it converges in a few hundred steps, which a 2-core CPU affords.
 Gradients are clipped at 5 as in the authors' solver.
+
+End to end (``finetune``): the CNN trains with the head, on random 16-frame clips decoded from the
+videos in DataLoader workers (one random crop per clip, mirrored too with ``flip``), its
+learning rate scaled by ``backbone_lr_mult`` (0.1, the CNN's lr_mult in the authors' fine-tuning
+solver). The training videos still go through the pretrained CNN once first, into the feature
+cache: that pass finds the broken videos, fills the flow cache, and fits the whitening. Evaluation
+and prediction then run the run's own fine-tuned CNN (its test features cached under its weights).
 """
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import lightning as L
@@ -24,11 +31,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from lrcn.config import from_dict, to_dict
-from lrcn.data.features import FeatureCache, FeatureSpec, frame_source
-from lrcn.data.transforms import crop_views, to_tensor
+from lrcn.data.features import DecodedViews, FeatureCache, FeatureSpec, frame_source, mirror_of, weights_key
+from lrcn.data.transforms import crop_views, random_clip_crop, to_tensor
 from lrcn.data.video import clip_indices, sample_clip_starts
 from lrcn.errors import LrcnError
-from lrcn.models.activity import ARCHS, ActivityModelConfig, Whiten, create_head, video_scores
+from lrcn.models.activity import ARCHS, ActivityModelConfig, EndToEnd, Whiten, create_head, video_scores
 
 MODALITIES = ("rgb", "flow")
 
@@ -52,7 +59,7 @@ class DataConfig:
     stride: int = 8
     clips_per_video: int = 4  # random training clips drawn from each video per epoch
     batch_size: int = 24  # clips per step (24 x 16 frames, as the authors)
-    workers: int = 1  # decoding processes for the feature cache
+    workers: int = 1  # decoding processes for the feature cache (and for the training clips when fine-tuning)
     cache: Path | None = None  # feature cache root; default $LRCN_CACHE or ~/.cache/lrcn
 
 
@@ -65,6 +72,8 @@ class TrainConfig:
     seed: int = 0
     # Time-reversal augmentation: class pairs that are each other's reversal ("A:B"); a reversed clip of A is B.
     reverse_pairs: list[str] = field(default_factory=list)
+    finetune: bool = False  # train the CNN too, end to end on decoded frames (slow on CPU)
+    backbone_lr_mult: float = 0.1  # the CNN's learning rate is lr x this (the authors' fine-tuning lr_mult)
 
 
 @dataclass
@@ -196,6 +205,61 @@ class VideoClips(Dataset):
         return clips_of(torch.from_numpy(feats), self.clip_len, self.stride), self.items[i].label
 
 
+class TrainFrames(Dataset):
+    """Random clips of decoded frames, for fine-tuning: index -> ((clip_len, 3, S, S) uint8, label).
+
+    One random crop (and, with ``mirror``, a random mirror) for the whole clip, as the authors' sequence_input_layer.
+    """
+
+    def __init__(self, spec: FeatureSpec, flow_cache: Path, items: list, clip_len: int, clips_per_video: int,
+                 reverse: dict[int, int], mirror: bool):
+        self.spec, self.items, self.clip_len, self.reverse = spec, items, clip_len, reverse
+        self.read = frame_source(spec.source, spec.flow_side, flow_cache)
+        self.mirror = mirror_of(spec.source) if mirror else None
+        self.length = len(items) * clips_per_video
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        item = self.items[i % len(self.items)]
+        frames = self.read(item.path, self.spec.decode_size)  # (T, S', S', 3), decoded resized
+        t = len(frames)
+        start = int(torch.randint(0, max(t - self.clip_len, 0) + 1, ()))
+        clip = to_tensor(frames[clip_indices(t, start, self.clip_len)])  # (L, 3, S', S')
+        clip = random_clip_crop(clip, self.spec.image_size, mirror=self.mirror)  # (L, 3, S, S)
+        label = item.label
+        if label in self.reverse and torch.rand(()) < 0.5:
+            clip, label = clip.flip(0), self.reverse[label]
+        return clip, label
+
+
+class VideoFrames(Dataset):
+    """Whole videos' frames for validating a fine-tuned CNN: index -> ((T, V, 3, S, S) uint8 views, label)."""
+
+    def __init__(self, spec: FeatureSpec, flow_cache: Path, items: list):
+        self.items = items
+        self.decoded = DecodedViews([it.path for it in items], spec, flow_cache)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        _, views = self.decoded[i]
+        if isinstance(views, str):  # decoded when the cache was built: the file changed since
+            raise LrcnError(views)
+        return views, self.items[i].label
+
+
+@torch.inference_mode()
+def frame_features(backbone: torch.nn.Module, views: torch.Tensor, precision: str) -> torch.Tensor:
+    """(T, V, 3, S, S) uint8 views -> (T, V, D) float16 features, computed as the feature cache computes them."""
+    frames = views.flatten(0, 1).contiguous(memory_format=torch.channels_last)  # (T*V, 3, S, S)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        feats = [backbone(chunk).to(torch.float16) for chunk in frames.split(64)]
+    return torch.cat(feats).view(*views.shape[:2], -1)  # cat outside autocast: it rejects float16
+
+
 def clips_of(feats: torch.Tensor, clip_len: int, stride: int) -> torch.Tensor:
     """(T, V, D) frame features -> (N, V, L, D) test clips (a short video is looped into one clip)."""
     t = feats.shape[0]
@@ -256,16 +320,26 @@ class ActivityDataModule(L.LightningDataModule):
 
     def train_dataloader(self):
         d = self.cfg.data
-        clips = TrainClips(self.cache, self.train_items, d.clip_len, d.clips_per_video, self.reverse)
-        return DataLoader(clips, batch_size=d.batch_size, shuffle=True, drop_last=len(clips) > d.batch_size)
+        if self.cfg.train.finetune:
+            clips = TrainFrames(self.cache.spec, self.cache.flow, self.train_items, d.clip_len, d.clips_per_video,
+                                self.reverse, d.flip)
+        else:
+            clips = TrainClips(self.cache, self.train_items, d.clip_len, d.clips_per_video, self.reverse)
+        workers = d.workers if self.cfg.train.finetune else 0  # cached clips are memory maps: no decoding to spread
+        return DataLoader(clips, batch_size=d.batch_size, shuffle=True, drop_last=len(clips) > d.batch_size,
+                          num_workers=workers, persistent_workers=workers > 0)
 
     def val_dataloader(self):
         d = self.cfg.data
+        if self.cfg.train.finetune:
+            frames = VideoFrames(feature_spec(d, "center"), self.cache.flow, self.val_items)
+            return DataLoader(frames, batch_size=1, num_workers=d.workers, persistent_workers=d.workers > 0)
         return DataLoader(VideoClips(self.cache, self.val_items, d.clip_len, d.stride, views=1), batch_size=1)
 
 
 class ActivityModule(L.LightningModule):
-    """A head on cached frame features, trained with cross-entropy at every step (the label repeated)."""
+    """A head on cached frame features, or (``finetune``) the CNN and the head on frames, trained with
+    cross-entropy at every step (the label repeated)."""
 
     def __init__(self, config: dict, classes: list[str], feature_dim: int):
         super().__init__()
@@ -273,17 +347,45 @@ class ActivityModule(L.LightningModule):
         self.cfg = from_dict(ActivityConfig, config)
         self.classes = classes
         self.head = create_head(feature_dim, len(classes), self.cfg.model)
+        self.backbone = None
+        if self.cfg.train.finetune:
+            from lrcn.models.backbones import create_backbone
+
+            d = self.cfg.data
+            self.backbone = create_backbone(d.backbone, d.pretrained, d.grid, frozen=False)
+
+    @property
+    def net(self) -> torch.nn.Module:
+        """What a training clip goes through: the head on features, or the CNN and the head on frames."""
+        return self.head if self.backbone is None else EndToEnd(self.backbone, self.head)
+
+    def train(self, mode: bool = True):
+        """Fine-tuning keeps the CNN's BatchNorm layers in eval mode: their ImageNet statistics stay fixed, their
+        scales and shifts train. The 16 frames of a clip are near-copies, so a batch of 24 clips holds ~24 samples
+        and its statistics are noisy (worse at the small batches a CPU affords); fixed statistics also make
+        training and evaluation compute the same function (TSN's "partial BN", mmaction2's ``norm_eval``)."""
+        super().train(mode)
+        if self.backbone is not None:
+            for m in self.backbone.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
 
     def setup(self, stage: str) -> None:
-        """Fit the input whitening on the training frames (before a resumed checkpoint restores it)."""
+        """Fit the input whitening on the training frames (before a resumed checkpoint restores it).
+
+        Fine-tuning fits it once, on the pretrained CNN's cached features, and keeps it fixed while the CNN
+        moves (at a tenth of the head's learning rate, slowly): the run starts exactly where a frozen run
+        starts, and the head's fc6 adapts to the drift. Refitting each epoch would re-extract every frame.
+        """
         whiten = self.head.fc6.whiten
         if stage == "fit" and isinstance(whiten, Whiten):
             dm = self.trainer.datamodule
             whiten.fit(training_frames(dm.cache, dm.train_items))
 
     def training_step(self, batch, batch_idx):
-        clips, labels = batch  # (B, L, D), (B,)
-        logits, _ = self.head(clips)  # (B, L, C)
+        clips, labels = batch  # (B, L, D) features or (B, L, 3, S, S) uint8 frames, (B,)
+        logits, _ = self.net(clips)  # (B, L, C)
         loss = F.cross_entropy(logits.flatten(0, 1), labels.repeat_interleave(logits.shape[1]))
         acc = (logits.mean(1).argmax(-1) == labels).float().mean()
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(labels))
@@ -291,14 +393,20 @@ class ActivityModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        clips, label = batch  # (1, N, V, L, D), (1,)
+        clips, label = batch  # (1, N, V, L, D), (1,); fine-tuning: frames (1, T, V, 3, S, S)
+        if self.backbone is not None:
+            d = self.cfg.data
+            clips = clips_of(frame_features(self.backbone, clips[0], d.precision), d.clip_len, d.stride)[None]
         _, probs = predict_clips(self.head, clips[0])
         self.log("val/video_acc", (probs.argmax() == label[0]).float(), on_epoch=True, batch_size=1,
                  sync_dist=True, prog_bar=True)
 
     def configure_optimizers(self):
         t = self.cfg.train
-        return torch.optim.AdamW(self.head.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        groups = [{"params": self.head.parameters()}]
+        if self.backbone is not None:
+            groups.append({"params": self.backbone.parameters(), "lr": t.lr * t.backbone_lr_mult})
+        return torch.optim.AdamW(groups, lr=t.lr, weight_decay=t.weight_decay)
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -359,6 +467,16 @@ class TestScores:
     skipped: list[str]
 
 
+def eval_cache(module: ActivityModule, views: str) -> FeatureCache:
+    """The cache the run's test features go to: the pretrained CNN's, or its own fine-tuned CNN's (by weights)."""
+    d = module.cfg.data
+    spec = feature_spec(d, views)
+    if module.backbone is None:
+        return FeatureCache(cache_root(d), spec)
+    backbone = module.backbone.eval()
+    return FeatureCache(cache_root(d), replace(spec, weights=weights_key(backbone)), backbone)
+
+
 def score_test_set(module: ActivityModule, crops: int = 1, cache: Path | None = None, workers: int | None = None) -> TestScores:
     """Run a trained head over its data set's test split (features cached first)."""
     d = module.cfg.data
@@ -367,7 +485,7 @@ def score_test_set(module: ActivityModule, crops: int = 1, cache: Path | None = 
     if crops not in (1, 10):
         raise LrcnError(f"--crops {crops}: choose 1 (centre) or 10 (corners, centre and mirrors)")
     videos = read_videos(d)
-    fc = FeatureCache(cache_root(d), feature_spec(d, "center" if crops == 1 else "ten"))
+    fc = eval_cache(module, "center" if crops == 1 else "ten")
     skipped = build_features(fc, videos.test, d.workers if workers is None else workers, "test")
     items = cached(fc, videos.test)
     if not items:
@@ -415,7 +533,8 @@ def evaluate(run: Path, crops: int = 1, cache: Path | None = None, fuse_run: Pat
     scores = score_test_set(module, crops, cache, workers)
     d = module.cfg.data
     about = {"run": str(run), "data": str(d.root), "split": d.split, "classes": len(scores.classes),
-             "arch": module.cfg.model.arch, "modality": d.modality, "backbone": d.backbone, "frozen": True,
+             "arch": module.cfg.model.arch, "modality": d.modality, "backbone": d.backbone,
+             "frozen": not module.cfg.train.finetune,
              "crops": crops, "clip_len": d.clip_len, "stride": d.stride, "seed": module.cfg.train.seed}
     metrics = {**about, **classification_metrics(scores)}
     write_json(run / "metrics.json", metrics)
@@ -456,17 +575,15 @@ class Stream:
         d = self.module.cfg.data
         self.spec = feature_spec(d, "center")
         self.read = frame_source(self.spec.source)
-        backbone = create_backbone(d.backbone, d.pretrained, d.grid, frozen=True)
+        backbone = self.module.backbone  # a fine-tuned run's own CNN
+        if backbone is None:
+            backbone = create_backbone(d.backbone, d.pretrained, d.grid, frozen=True)
         self.backbone = backbone.to(memory_format=torch.channels_last)
 
-    @torch.inference_mode()
     def features(self, path) -> torch.Tensor:
         """(T, 1, D) float16 frame features, computed as the feature cache computes them."""
         views = crop_views(to_tensor(self.read(Path(path), self.spec.decode_size)), self.spec.image_size, "center")
-        frames = views.flatten(0, 1).contiguous(memory_format=torch.channels_last)  # (T, 3, S, S)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.spec.precision == "bf16"):
-            feats = [self.backbone(chunk).to(torch.float16) for chunk in frames.split(64)]
-        return torch.cat(feats).view(views.shape[0], 1, -1)  # cat outside autocast: it rejects float16
+        return frame_features(self.backbone, views, self.spec.precision)
 
     def scores(self, path) -> np.ndarray:
         d = self.module.cfg.data
