@@ -371,6 +371,9 @@ class ActivityModule(L.LightningModule):
                     m.eval()
         return self
 
+    def on_train_start(self) -> None:
+        self.train()  # Lightning keeps the modes it finds (and restores them after validation): set ours
+
     def setup(self, stage: str) -> None:
         """Fit the input whitening on the training frames (before a resumed checkpoint restores it).
 

@@ -1,0 +1,145 @@
+"""End-to-end fine-tuning (``lrcn train activity --finetune``): the CNN trains, and eval/classify use it."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from activity_data import write_ucf101
+from lrcn.config import to_dict
+from lrcn.data.features import FeatureCache, FeatureSpec, mirror_of
+from lrcn.models.activity import ActivityModelConfig
+from lrcn.runs import write_run_config
+from lrcn.tasks.activity import (ActivityConfig, ActivityModule, DataConfig, Stream, TrainConfig, TrainFrames,
+                                 VideoFrames, eval_cache, feature_spec, score_test_set)
+
+
+def tiny_config(root, finetune: bool, cache=None) -> ActivityConfig:
+    return ActivityConfig(
+        DataConfig(root=Path(root), backbone="resnet18", pretrained=False, grid=1, image_size=32, workers=0,
+                   val_fraction=0.0, cache=cache),
+        ActivityModelConfig(pca=0, fc6=8, hidden=8),
+        TrainConfig(finetune=finetune),
+    )
+
+
+def module_of(cfg: ActivityConfig) -> ActivityModule:
+    torch.manual_seed(0)
+    return ActivityModule(to_dict(cfg), ["MoveLeft", "MoveRight"], feature_dim=512)
+
+
+def test_a_finetune_step_trains_the_cnn_at_a_tenth_of_the_rate_with_batchnorm_statistics_fixed():
+    module = module_of(tiny_config("data", finetune=True))
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    frames = torch.randint(0, 256, (2, 4, 3, 32, 32), dtype=torch.uint8)  # (B, L, 3, S, S)
+    trainer = L.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0)
+    trainer.fit(module, train_dataloaders=DataLoader(TensorDataset(frames, torch.tensor([0, 1])), batch_size=2))
+    after = module.state_dict()
+    assert not torch.equal(after["backbone.net.0.weight"], before["backbone.net.0.weight"])  # the CNN learned
+    assert not torch.equal(after["head.classifier.weight"], before["head.classifier.weight"])
+    assert not torch.equal(after["backbone.net.1.weight"], before["backbone.net.1.weight"])  # BN scale trains
+    torch.testing.assert_close(after["backbone.net.1.running_mean"], before["backbone.net.1.running_mean"])
+    assert [g["lr"] for g in trainer.optimizers[0].param_groups] == [1e-3, 1e-4]
+
+
+def test_the_frozen_path_has_no_cnn_in_its_module_and_optimises_the_head_only():
+    module = module_of(tiny_config("data", finetune=False))
+    assert module.backbone is None and module.net is module.head
+    (group,) = module.configure_optimizers().param_groups
+    assert len(group["params"]) == len(list(module.head.parameters()))
+
+
+def test_training_clips_are_one_crop_of_consecutive_frames_and_validation_decodes_whole_videos(tmp_path):
+    data = write_ucf101(tmp_path / "UCF101", groups=2, test_groups=1)
+    cfg = tiny_config(data, finetune=True)
+    items = [type("Item", (), {"path": data / "MoveLeft" / "v_MoveLeft_g01_c01.avi", "label": 0})()]
+    spec = feature_spec(cfg.data, "center")
+    torch.manual_seed(0)
+    clips = TrainFrames(spec, tmp_path / "flow", items, clip_len=16, clips_per_video=3, reverse={}, mirror=False)
+    assert len(clips) == 3
+    clip, label = clips[0]
+    assert clip.shape == (16, 3, 32, 32) and clip.dtype == torch.uint8 and label == 0
+    views, label = VideoFrames(spec, tmp_path / "flow", items)[0]
+    assert views.shape == (20, 1, 3, 32, 32) and label == 0
+    # the clip is one 32x32 window of 16 consecutive frames of the video's 37x37 decode, not mirrored
+    from lrcn.data.video import read_video
+
+    s = spec.decode_size
+    full = torch.from_numpy(read_video(items[0].path, size=(s, s))).permute(0, 3, 1, 2)  # (T, 3, 37, 37)
+    found = [(t, y, x) for t in range(5) for y in range(s - 31) for x in range(s - 31)
+             if torch.equal(full[t : t + 16, :, y : y + 32, x : x + 32], clip)]
+    assert len(found) >= 1
+    assert mirror_of("flow-dis") is not mirror_of("rgb")
+
+
+def write_run(run: Path, module: ActivityModule, cfg: ActivityConfig) -> Path:
+    """A run folder holding ``module`` as its best checkpoint."""
+    write_run_config(run, "activity", cfg)
+    (run / "checkpoints").mkdir(parents=True)
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+                "pytorch-lightning_version": L.__version__}, run / "checkpoints" / "best.ckpt")
+    return run
+
+
+def test_eval_and_classify_run_the_runs_fine_tuned_cnn_not_the_pretrained_one(tmp_path):
+    data = write_ucf101(tmp_path / "UCF101", groups=2, test_groups=1)
+    cfg = tiny_config(data, finetune=True, cache=tmp_path / "cache")
+    pretrained, tuned = module_of(cfg), module_of(cfg)
+    with torch.no_grad():
+        tuned.backbone.net[0].weight.mul_(-1.5)  # as if fine-tuning had moved the first conv
+    runs = {name: write_run(tmp_path / name, m, cfg) for name, m in (("pretrained", pretrained), ("tuned", tuned))}
+    from lrcn.tasks.activity import load_module
+
+    loaded = {name: load_module(run) for name, run in runs.items()}
+    torch.testing.assert_close(loaded["tuned"].backbone.net[0].weight, tuned.backbone.net[0].weight)
+    caches = {name: eval_cache(m, "center") for name, m in loaded.items()}
+    frozen = FeatureCache(tmp_path / "cache", feature_spec(cfg.data, "center"))
+    assert len({c.dir for c in caches.values()} | {frozen.dir}) == 3  # test features cached per CNN weights
+    scores = {name: score_test_set(m, workers=0).scores for name, m in loaded.items()}
+    assert not np.allclose(scores["pretrained"], scores["tuned"])
+    video = data / "MoveLeft" / "v_MoveLeft_g02_c01.avi"
+    stream = Stream(runs["tuned"])
+    assert stream.backbone is stream.module.backbone
+    np.testing.assert_allclose(stream.scores(video), scores["tuned"][0], rtol=1e-3, atol=1e-4)
+
+
+def test_the_pretrained_cnn_keeps_the_cache_keys_written_before_fine_tuning_existed():
+    assert FeatureSpec().key() == "efficientnet_lite0-rgb-224-0fe51a9a15"
+    assert FeatureSpec(source="flow-dis", views="ten", image_size=64).key() == "efficientnet_lite0-flow-dis-64-e43c27b354"
+    assert FeatureSpec(weights="abc").key() != FeatureSpec().key()
+
+
+def lrcn(*args, env):
+    out = subprocess.run([sys.executable, "-m", "lrcn", *map(str, args)], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, f"lrcn {' '.join(map(str, args))} failed:\n{out.stderr[-3000:]}"
+    return out
+
+
+@pytest.mark.slow
+def test_finetune_trains_evaluates_and_classifies_through_the_cli(tmp_path):
+    data = write_ucf101(tmp_path / "UCF101", groups=5, test_groups=1)
+    (data / "MoveLeft" / "v_MoveLeft_g01_c02.avi").write_bytes(os.urandom(3000))  # broken
+    with open(data / "ucfTrainTestlist" / "trainlist01.txt", "a") as f:
+        f.write("MoveLeft/v_MoveLeft_g01_c02.avi 1\n")
+    env = {**os.environ, "LRCN_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    run = tmp_path / "run"
+    lrcn("train", "activity", "--data", data, "--out", run, "--finetune", "--epochs", 1, "--image-size", 64,
+         "--fc6", 16, "--hidden", 8, "--batch-size", 4, "--workers", 1, env=env)
+    assert "v_MoveLeft_g01_c02.avi" in (run / "skipped.txt").read_text()
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert any(k.startswith("backbone.") for k in ckpt["state_dict"]) and ckpt["global_step"] > 0
+    lrcn("eval", "activity", run, env=env)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["frozen"] is False and metrics["num_videos"] == 2
+    video = data / "MoveRight" / "v_MoveRight_g05_c01.avi"
+    answer = json.loads(lrcn("classify", run, video, "--json", env=env).stdout)
+    scores = np.load(run / "scores.npz")
+    row = list(scores["paths"]).index(str(video))
+    assert answer["score"] == pytest.approx(scores["scores"][row].max(), abs=1e-3)
