@@ -38,9 +38,12 @@ def test_a_finetune_step_trains_the_cnn_at_a_tenth_of_the_rate_with_batchnorm_st
     module = module_of(tiny_config("data", finetune=True))
     before = {k: v.clone() for k, v in module.state_dict().items()}
     frames = torch.randint(0, 256, (2, 4, 3, 32, 32), dtype=torch.uint8)  # (B, L, 3, S, S)
-    trainer = L.Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0)
-    trainer.fit(module, train_dataloaders=DataLoader(TensorDataset(frames, torch.tensor([0, 1])), batch_size=2))
+    video = torch.randint(0, 256, (1, 20, 1, 3, 32, 32), dtype=torch.uint8)  # (1, T, V, 3, S, S): validation
+    trainer = L.Trainer(max_steps=1, accelerator="cpu", precision="bf16-mixed", logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(module, train_dataloaders=DataLoader(TensorDataset(frames, torch.tensor([0, 1])), batch_size=2),
+                val_dataloaders=DataLoader(TensorDataset(video, torch.tensor([1])), batch_size=1))
+    assert "val/video_acc" in trainer.callback_metrics
     after = module.state_dict()
     assert not torch.equal(after["backbone.net.0.weight"], before["backbone.net.0.weight"])  # the CNN learned
     assert not torch.equal(after["head.classifier.weight"], before["head.classifier.weight"])
@@ -124,7 +127,7 @@ def lrcn(*args, env):
 
 @pytest.mark.slow
 def test_finetune_trains_evaluates_and_classifies_through_the_cli(tmp_path):
-    data = write_ucf101(tmp_path / "UCF101", groups=5, test_groups=1)
+    data = write_ucf101(tmp_path / "UCF101", groups=7, test_groups=1)  # 6 training groups a class: 1 held out for val
     (data / "MoveLeft" / "v_MoveLeft_g01_c02.avi").write_bytes(os.urandom(3000))  # broken
     with open(data / "ucfTrainTestlist" / "trainlist01.txt", "a") as f:
         f.write("MoveLeft/v_MoveLeft_g01_c02.avi 1\n")
@@ -135,10 +138,11 @@ def test_finetune_trains_evaluates_and_classifies_through_the_cli(tmp_path):
     assert "v_MoveLeft_g01_c02.avi" in (run / "skipped.txt").read_text()
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert any(k.startswith("backbone.") for k in ckpt["state_dict"]) and ckpt["global_step"] > 0
+    assert "val/video_acc" in (run / "logs" / "metrics.csv").read_text()  # validated through the fine-tuned CNN
     lrcn("eval", "activity", run, env=env)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["frozen"] is False and metrics["num_videos"] == 2
-    video = data / "MoveRight" / "v_MoveRight_g05_c01.avi"
+    video = data / "MoveRight" / "v_MoveRight_g07_c01.avi"
     answer = json.loads(lrcn("classify", run, video, "--json", env=env).stdout)
     scores = np.load(run / "scores.npz")
     row = list(scores["paths"]).index(str(video))

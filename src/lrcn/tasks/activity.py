@@ -53,7 +53,7 @@ class DataConfig:
     pretrained: bool = True
     grid: int = 3
     image_size: int = 224
-    precision: str = "bf16"  # backbone autocast: "bf16" | "fp32"
+    precision: str = "bf16"  # backbone autocast: "bf16" | "fp32" (fine-tuning: Lightning's "bf16-mixed" training)
     flip: bool = False  # cache mirrored training frames too; off because mirroring turns left into right
     clip_len: int = 16
     stride: int = 8
@@ -257,7 +257,8 @@ def frame_features(backbone: torch.nn.Module, views: torch.Tensor, precision: st
     frames = views.flatten(0, 1).contiguous(memory_format=torch.channels_last)  # (T*V, 3, S, S)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
         feats = [backbone(chunk).to(torch.float16) for chunk in frames.split(64)]
-    return torch.cat(feats).view(*views.shape[:2], -1)  # cat outside autocast: it rejects float16
+    with torch.autocast("cpu", enabled=False):  # cat under autocast (ours, or the trainer's bf16) rejects float16
+        return torch.cat(feats).view(*views.shape[:2], -1)
 
 
 def clips_of(feats: torch.Tensor, clip_len: int, stride: int) -> torch.Tensor:
@@ -437,9 +438,11 @@ def train(cfg: ActivityConfig, run: Path, resume: bool = False, progress: bool =
     module = ActivityModule(to_dict(cfg), videos.classes, feature_dim)
     datamodule = ActivityDataModule(cfg, videos, run)
     monitor, mode = ("val/video_acc", "max") if videos.val else ("train/loss_epoch", "min")
+    # Fine-tuning runs the CNN in training too: in bf16 autocast when its precision says so (~1.4x faster on CPU)
+    precision = "bf16-mixed" if cfg.train.finetune and d.precision == "bf16" else "32-true"
     trainer = make_trainer(run, cfg.train.epochs, monitor, mode, progress=progress,
                            gradient_clip_val=cfg.train.grad_clip, num_sanity_val_steps=0,
-                           limit_val_batches=1.0 if videos.val else 0)
+                           limit_val_batches=1.0 if videos.val else 0, precision=precision)
     trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None)
     return best_checkpoint(run)
 
