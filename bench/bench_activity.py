@@ -135,7 +135,8 @@ def main() -> None:
     print(f"LRCN training:      {ours:7.1f} clips/s (cached features)  "
           f"naive {naive:6.2f} clips/s (frames through the frozen CNN every step)  ratio {ours / naive:.0f}x")
     tuned = finetuning(args.backbone, frames, batch=4)
-    print(f"fine-tuning:        {tuned:7.2f} clips/s (CNN + LRCN end to end, bf16)  cached features {ours / tuned:.0f}x faster")
+    print(f"fine-tuning:        {tuned:7.2f} clips/s (CNN + LRCN end to end, bf16)  "
+          f"cached features {ours / tuned:.0f}x faster")
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
