@@ -59,26 +59,34 @@ def test_the_frozen_path_has_no_cnn_in_its_module_and_optimises_the_head_only():
     assert len(group["params"]) == len(list(module.head.parameters()))
 
 
-def test_training_clips_are_one_crop_of_consecutive_frames_and_validation_decodes_whole_videos(tmp_path):
+def test_training_clips_are_one_crop_of_consecutive_frames_mirrored_only_when_asked(tmp_path):
+    from lrcn.data.video import read_video
+
     data = write_ucf101(tmp_path / "UCF101", groups=2, test_groups=1)
-    cfg = tiny_config(data, finetune=True)
+    spec = feature_spec(tiny_config(data, finetune=True).data, "center")
     items = [type("Item", (), {"path": data / "MoveLeft" / "v_MoveLeft_g01_c01.avi", "label": 0})()]
-    spec = feature_spec(cfg.data, "center")
+    s = spec.decode_size  # 37: clips are 32x32 windows of the 37x37 decode
+    full = torch.from_numpy(read_video(items[0].path, size=(s, s))).permute(0, 3, 1, 2)  # (20, 3, 37, 37)
+
+    windows = torch.stack([full[t : t + 16, :, y : y + 32, x : x + 32]
+                           for t in range(5) for y in range(6) for x in range(6)])  # (180, 16, 3, 32, 32)
+
+    def seen(clip):
+        """How ``clip`` sits in the video: "plain" or "mirrored" for each window of 16 consecutive frames it equals."""
+        return ["plain"] * int((windows == clip).flatten(1).all(1).sum()) + \
+            ["mirrored"] * int((windows.flip(-1) == clip).flatten(1).all(1).sum())
+
     torch.manual_seed(0)
-    clips = TrainFrames(spec, tmp_path / "flow", items, clip_len=16, clips_per_video=3, reverse={}, mirror=False)
-    assert len(clips) == 3
+    for mirror, expected in ((False, {"plain"}), (True, {"plain", "mirrored"})):
+        clips = TrainFrames(spec, tmp_path / "flow", items, clip_len=16, clips_per_video=8, reverse={}, mirror=mirror)
+        assert len(clips) == 8
+        found = [seen(clips[i][0]) for i in range(8)]
+        assert all(len(f) == 1 for f in found)  # every clip is one window, one way
+        assert set(sum(found, [])) == expected
     clip, label = clips[0]
     assert clip.shape == (16, 3, 32, 32) and clip.dtype == torch.uint8 and label == 0
     views, label = VideoFrames(spec, tmp_path / "flow", items)[0]
     assert views.shape == (20, 1, 3, 32, 32) and label == 0
-    # the clip is one 32x32 window of 16 consecutive frames of the video's 37x37 decode, not mirrored
-    from lrcn.data.video import read_video
-
-    s = spec.decode_size
-    full = torch.from_numpy(read_video(items[0].path, size=(s, s))).permute(0, 3, 1, 2)  # (T, 3, 37, 37)
-    found = [(t, y, x) for t in range(5) for y in range(s - 31) for x in range(s - 31)
-             if torch.equal(full[t : t + 16, :, y : y + 32, x : x + 32], clip)]
-    assert len(found) >= 1
     assert mirror_of("flow-dis") is not mirror_of("rgb")
 
 

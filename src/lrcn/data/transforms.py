@@ -62,16 +62,16 @@ def crop_views(frames: torch.Tensor, size: int, views: str = "center",
 
 
 def random_clip_crop(frames: torch.Tensor, size: int, generator: torch.Generator | None = None,
-                     mirror: Callable[[torch.Tensor], torch.Tensor] | None = hflip) -> torch.Tensor:
-    """Training augmentation for end-to-end fine-tuning: one random crop and one random flip for the whole clip.
+                     mirror: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """Training augmentation for end-to-end fine-tuning: one random crop for the whole clip, then ``mirror`` of it
+    all when given (the caller draws whether to mirror: a mirrored "moves left" clip is "moves right").
 
     (T, 3, H, W) uint8 -> (T, 3, size, size) uint8, as the authors' ``sequence_input_layer.py``.
-    ``mirror=None``: crop only, never mirrored (mirroring turns "moves left" into "moves right").
     """
     full = resize(frames, round(size / CROP_RATIO))
     e = full.shape[-1] - size
     y, x = (int(v) for v in torch.randint(0, e + 1, (2,), generator=generator))
     out = full[..., y : y + size, x : x + size]
-    if mirror is not None and torch.rand((), generator=generator) < 0.5:
+    if mirror is not None:
         out = mirror(out)
     return out

@@ -208,7 +208,7 @@ class VideoClips(Dataset):
 class TrainFrames(Dataset):
     """Random clips of decoded frames, for fine-tuning: index -> ((clip_len, 3, S, S) uint8, label).
 
-    One random crop (and, with ``mirror``, a random mirror) for the whole clip, as the authors' sequence_input_layer.
+    One random crop for the whole clip, as the authors' sequence_input_layer; with ``mirror``, half the clips mirrored.
     """
 
     def __init__(self, spec: FeatureSpec, flow_cache: Path, items: list, clip_len: int, clips_per_video: int,
@@ -227,7 +227,8 @@ class TrainFrames(Dataset):
         t = len(frames)
         start = int(torch.randint(0, max(t - self.clip_len, 0) + 1, ()))
         clip = to_tensor(frames[clip_indices(t, start, self.clip_len)])  # (L, 3, S', S')
-        clip = random_clip_crop(clip, self.spec.image_size, mirror=self.mirror)  # (L, 3, S, S)
+        flipped = self.mirror is not None and bool(torch.rand(()) < 0.5)
+        clip = random_clip_crop(clip, self.spec.image_size, mirror=self.mirror if flipped else None)  # (L, 3, S, S)
         label = item.label
         if label in self.reverse and torch.rand(()) < 0.5:
             clip, label = clip.flip(0), self.reverse[label]
