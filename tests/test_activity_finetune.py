@@ -80,11 +80,12 @@ def test_training_clips_are_one_crop_of_consecutive_frames_mirrored_only_when_as
     for mirror, expected in ((False, {"plain"}), (True, {"plain", "mirrored"})):
         clips = TrainFrames(spec, tmp_path / "flow", items, clip_len=16, clips_per_video=8, reverse={}, mirror=mirror)
         assert len(clips) == 8
-        found = [seen(clips[i][0]) for i in range(8)]
-        assert all(len(f) == 1 for f in found)  # every clip is one window, one way
-        assert set(sum(found, [])) == expected
-    clip, label = clips[0]
-    assert clip.shape == (16, 3, 32, 32) and clip.dtype == torch.uint8 and label == 0
+        found = [(seen(clip), label) for clip, label in (clips[i] for i in range(8))]
+        assert all(len(f) == 1 for f, _ in found)  # every clip is one window, one way
+        assert {f[0] for f, _ in found} == expected
+        assert all(label == 0 for _, label in found)
+    clip = clips[0][0]
+    assert clip.shape == (16, 3, 32, 32) and clip.dtype == torch.uint8
     views, label = VideoFrames(spec, tmp_path / "flow", items)[0]
     assert views.shape == (20, 1, 3, 32, 32) and label == 0
     assert mirror_of("flow-dis") is not mirror_of("rgb")
