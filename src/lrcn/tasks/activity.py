@@ -28,7 +28,8 @@ from lrcn.data.features import FeatureCache, FeatureSpec, frame_source
 from lrcn.data.transforms import crop_views, to_tensor
 from lrcn.data.video import clip_indices, sample_clip_starts
 from lrcn.errors import LrcnError
-from lrcn.models.activity import ARCHS, ActivityModelConfig, Whiten, create_head, video_scores
+from lrcn.models.activity import ARCHS, ActivityModelConfig, create_head, video_scores
+from lrcn.models.pca import Whiten
 
 MODALITIES = ("rgb", "flow")
 
