@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lrcn.config import from_dict, to_dict
 from lrcn.data.features import FeatureCache, FeatureSpec, frame_source
-from lrcn.data.transforms import crop_views, to_tensor
+from lrcn.data.transforms import crop_views, mirrored, to_tensor
 from lrcn.data.video import clip_indices, sample_clip_starts
 from lrcn.errors import LrcnError
 from lrcn.models.activity import ARCHS, ActivityModelConfig, create_head, video_scores
@@ -48,7 +48,7 @@ class DataConfig:
     grid: int = 3
     image_size: int = 224
     precision: str = "bf16"  # backbone autocast: "bf16" | "fp32"
-    flip: bool = False  # cache mirrored training frames too; off because mirroring turns left into right
+    flip: bool = False  # cache mirrored training frames too (a mirrored clip of A is B for each mirror pair A:B)
     clip_len: int = 16
     stride: int = 8
     clips_per_video: int = 4  # random training clips drawn from each video per epoch
@@ -66,6 +66,9 @@ class TrainConfig:
     seed: int = 0
     # Time-reversal augmentation: class pairs that are each other's reversal ("A:B"); a reversed clip of A is B.
     reverse_pairs: list[str] = field(default_factory=list)
+    # Mirror pairs ("A:B"): a left-right mirrored clip of A is B. Swaps the label of a mirrored training view
+    # (--flip) and the class scores of a mirrored test view (--crops 10) back before they are averaged.
+    mirror_pairs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -160,11 +163,34 @@ def cached(cache: FeatureCache, items: list) -> list:
     return keep
 
 
-class TrainClips(Dataset):
-    """Random clips of cached features: index -> ((clip_len, D) float32, label). A random view (crop/mirror) per clip."""
+def pair_permutation(pairs: list[str], classes: list[str], flag: str, root: Path) -> list[int]:
+    """"A:B" class pairs (``--reverse-pair``, ``--mirror-pair``) -> the class-index permutation swapping each A and B.
 
-    def __init__(self, cache: FeatureCache, items: list, clip_len: int, clips_per_video: int, reverse: dict[int, int]):
-        self.cache, self.items, self.clip_len, self.reverse = cache, items, clip_len, reverse
+    The permutation is its own inverse, so it also maps the scores of a transformed clip back.
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    perm = list(range(len(classes)))
+    for pair in pairs:
+        a, _, b = pair.partition(":")
+        if a not in index or b not in index or a == b:
+            raise LrcnError(f"{flag} {pair}: expected two different class names A:B of {root}")
+        if perm[index[a]] != index[a] or perm[index[b]] != index[b]:
+            raise LrcnError(f"{flag} {pair}: a class can be in one pair only")
+        perm[index[a]], perm[index[b]] = index[b], index[a]
+    return perm
+
+
+class TrainClips(Dataset):
+    """Random clips of cached features: index -> ((clip_len, D) float32, label). A random view (crop/mirror) per clip.
+
+    ``mirror`` and ``reverse`` are class permutations (``pair_permutation``): the label of a mirrored view goes
+    through ``mirror``; a class that ``reverse`` moves is played backwards half the time, as its pair.
+    """
+
+    def __init__(self, cache: FeatureCache, items: list, clip_len: int, clips_per_video: int,
+                 reverse: list[int], mirror: list[int]):
+        self.cache, self.items, self.clip_len, self.reverse, self.mirror = cache, items, clip_len, reverse, mirror
+        self.mirrored = mirrored(cache.spec.views)
         self.length = len(items) * clips_per_video
 
     def __len__(self) -> int:
@@ -177,8 +203,8 @@ class TrainClips(Dataset):
         start = int(torch.randint(0, max(t - self.clip_len, 0) + 1, ()))
         view = int(torch.randint(0, v, ()))
         clip = torch.from_numpy(feats[clip_indices(t, start, self.clip_len), view].astype(np.float32))  # (L, D)
-        label = item.label
-        if label in self.reverse and torch.rand(()) < 0.5:
+        label = self.mirror[item.label] if self.mirrored[view] else item.label
+        if self.reverse[label] != label and torch.rand(()) < 0.5:
             clip, label = clip.flip(0), self.reverse[label]
         return clip, label
 
@@ -204,12 +230,26 @@ def clips_of(feats: torch.Tensor, clip_len: int, stride: int) -> torch.Tensor:
     return feats[idx].transpose(1, 2)  # (N, L, V, D) -> (N, V, L, D)
 
 
+def unmirror(logits: torch.Tensor, views: str, mirror: list[int]) -> torch.Tensor:
+    """(N, V, L, C) logits of the named views -> the same, the mirrored views' classes swapped back by ``mirror``."""
+    flipped = torch.tensor(mirrored(views))
+    out = logits.clone()
+    out[:, flipped] = logits[:, flipped][..., mirror]
+    return out
+
+
 @torch.inference_mode()
-def predict_clips(head: torch.nn.Module, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, V, L, D) -> (per-clip probabilities (N, C), the video's probabilities (C,))."""
+def predict_clips(head: torch.nn.Module, clips: torch.Tensor, views: str = "center",
+                  mirror: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, V, L, D) clips of the named views -> (per-clip probabilities (N, C), the video's probabilities (C,)).
+
+    With ``mirror`` (``pair_permutation`` of the mirror pairs), a mirrored view's scores are swapped back first.
+    """
     n, v = clips.shape[:2]
     logits = torch.cat([head(c.flatten(0, 1).float())[0] for c in clips.split(max(1, 64 // v))])  # (N*V, L, C)
     logits = logits.view(n, v, *logits.shape[1:])  # (N, V, L, C)
+    if mirror is not None:
+        logits = unmirror(logits, views, mirror)
     return logits.float().softmax(-1).mean((1, 2)), video_scores(logits)
 
 
@@ -242,22 +282,18 @@ class ActivityDataModule(L.LightningDataModule):
         self.val_items = cached(self.cache, self.videos.val)
         if not self.train_items:
             raise LrcnError(f"{self.cfg.data.root}: no training video could be decoded")
-        names = {c: i for i, c in enumerate(self.videos.classes)}
         if self.cfg.train.reverse_pairs and self.cfg.data.modality == "flow":
             # Reversing a flow clip in time must also negate every flow vector, which cached CNN features cannot do:
             # a reversed "move left" clip would still show leftward flow under the label "move right".
             raise LrcnError("--reverse-pair: time reversal needs RGB (a reversed flow clip keeps its flow's sign); "
                             "drop it for --modality flow")
-        self.reverse = {}
-        for pair in self.cfg.train.reverse_pairs:
-            a, _, b = pair.partition(":")
-            if a not in names or b not in names:
-                raise LrcnError(f"--reverse-pair {pair}: expected two class names A:B of {self.cfg.data.root}")
-            self.reverse[names[a]], self.reverse[names[b]] = names[b], names[a]
+        t, classes, root = self.cfg.train, self.videos.classes, self.cfg.data.root
+        self.reverse = pair_permutation(t.reverse_pairs, classes, "--reverse-pair", root)
+        self.mirror = pair_permutation(t.mirror_pairs, classes, "--mirror-pair", root)
 
     def train_dataloader(self):
         d = self.cfg.data
-        clips = TrainClips(self.cache, self.train_items, d.clip_len, d.clips_per_video, self.reverse)
+        clips = TrainClips(self.cache, self.train_items, d.clip_len, d.clips_per_video, self.reverse, self.mirror)
         return DataLoader(clips, batch_size=d.batch_size, shuffle=True, drop_last=len(clips) > d.batch_size)
 
     def val_dataloader(self):
@@ -274,6 +310,7 @@ class ActivityModule(L.LightningModule):
         self.cfg = from_dict(ActivityConfig, config)
         self.classes = classes
         self.head = create_head(feature_dim, len(classes), self.cfg.model)
+        self.mirror = pair_permutation(self.cfg.train.mirror_pairs, classes, "--mirror-pair", self.cfg.data.root)
 
     def setup(self, stage: str) -> None:
         """Fit the input whitening on the training frames (before a resumed checkpoint restores it)."""
@@ -368,14 +405,15 @@ def score_test_set(module: ActivityModule, crops: int = 1, cache: Path | None = 
     if crops not in (1, 10):
         raise LrcnError(f"--crops {crops}: choose 1 (centre) or 10 (corners, centre and mirrors)")
     videos = read_videos(d)
-    fc = FeatureCache(cache_root(d), feature_spec(d, "center" if crops == 1 else "ten"))
+    views = "center" if crops == 1 else "ten"
+    fc = FeatureCache(cache_root(d), feature_spec(d, views))
     skipped = build_features(fc, videos.test, d.workers if workers is None else workers, "test")
     items = cached(fc, videos.test)
     if not items:
         raise LrcnError(f"{d.root}: no test video could be decoded")
     scores, clip_scores, clip_labels = [], [], []
     for clips, label in VideoClips(fc, items, d.clip_len, d.stride):
-        per_clip, video = predict_clips(module.head, clips)
+        per_clip, video = predict_clips(module.head, clips, views, module.mirror)
         scores.append(video.numpy())
         clip_scores.append(per_clip.numpy())
         clip_labels += [label] * len(per_clip)
