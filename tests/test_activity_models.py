@@ -51,7 +51,7 @@ def test_end_to_end_model_trains_the_backbone_too():
 
 
 def test_whitening_gives_uncorrelated_unit_variance_components():
-    from lrcn.models.activity import Whiten
+    from lrcn.models.pca import Whiten
 
     g = torch.Generator().manual_seed(0)
     frames = torch.randn(500, 6, generator=g) @ torch.randn(6, 40, generator=g) + 3.0  # rank 6, offset

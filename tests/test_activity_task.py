@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,7 +11,11 @@ import torch
 from activity_data import moving_square, write_ucf101
 from lrcn.data.video import write_video
 from lrcn.errors import LrcnError
-from lrcn.tasks.activity import DataConfig, clips_of, hold_out_groups, read_videos
+from lrcn.data.transforms import crop_views, hflip
+from lrcn.tasks.activity import (DataConfig, TrainClips, clips_of, hold_out_groups, pair_permutation, predict_clips,
+                                 read_videos)
+
+CLASSES = ["MoveLeft", "Still", "MoveRight", "MoveUp", "MoveDown"]
 
 
 class Item:
@@ -57,6 +62,72 @@ def test_a_ucf101_root_is_read_with_its_split_lists(tmp_path):
     assert len(videos.train) == 6 and len(videos.test) == 2
     with pytest.raises(LrcnError, match="no such data folder"):
         read_videos(DataConfig(root=tmp_path / "nothing"))
+
+
+def test_class_pairs_become_a_permutation_that_is_its_own_inverse():
+    perm = pair_permutation(["MoveLeft:MoveRight", "MoveDown:MoveUp"], CLASSES, "--mirror-pair", Path("data"))
+    assert perm == [2, 1, 0, 4, 3]
+    assert [perm[i] for i in perm] == list(range(5))
+    assert pair_permutation([], CLASSES, "--mirror-pair", Path("data")) == list(range(5))
+
+
+@pytest.mark.parametrize("pair, problem", [("MoveLeft:Jump", "expected two different class names A:B of data"),
+                                           ("MoveLeft", "expected two different class names A:B of data"),
+                                           ("Still:Still", "expected two different class names A:B of data"),
+                                           ("MoveRight:MoveUp", "a class can be in one pair only")])
+def test_a_bad_class_pair_is_one_line_naming_the_flag_and_the_pair(pair, problem):
+    with pytest.raises(LrcnError) as err:
+        pair_permutation(["MoveLeft:MoveRight", pair], CLASSES, "--reverse-pair", Path("data"))
+    assert str(err.value) == f"--reverse-pair {pair}: {problem}"
+
+
+def test_a_mirrored_training_view_carries_its_mirror_pair_label():
+    feats = np.arange(2, dtype=np.float16).reshape(1, 2, 1).repeat(20, 0)  # (T, V, D): the feature is the view index
+    cache = SimpleNamespace(spec=SimpleNamespace(views="center+flip"), load=lambda path: feats)
+    items = [Item("a.avi", 0), Item("b.avi", 1), Item("c.avi", 2)]
+    mirror = pair_permutation(["MoveLeft:MoveRight"], CLASSES, "--mirror-pair", Path("data"))
+    clips = TrainClips(cache, items, clip_len=16, clips_per_video=40, reverse=list(range(5)), mirror=mirror)
+    torch.manual_seed(0)
+    seen = set()
+    for i in range(len(clips)):
+        clip, label = clips[i]
+        view, original = int(clip[0, 0]), items[i % len(items)].label
+        assert label == (mirror[original] if view == 1 else original)
+        seen.add((original, view))
+    assert seen == {(c, v) for c in range(3) for v in range(2)}  # every class was drawn plain and mirrored
+
+
+class LeftRightHead(torch.nn.Module):
+    """A mirror-equivariant toy head on (left, right) brightness features: swapping them swaps MoveLeft and MoveRight."""
+
+    def forward(self, x):  # (B, L, 2) -> ((B, L, 3) logits, no state)
+        w = torch.tensor([[2.0, 0.5, -1.0], [-1.0, 0.5, 2.0]])
+        return x @ w, None
+
+
+def left_right(views: torch.Tensor) -> torch.Tensor:
+    """(T, V, 3, S, S) crops -> (T, V, 2) mean brightness of each crop's left and right half: a mirror swaps them."""
+    half = views.shape[-1] // 2
+    return torch.stack([views[..., :half].float().mean((-1, -2, -3)), views[..., half:].float().mean((-1, -2, -3))], -1) / 255
+
+
+def test_mirrored_test_crops_have_their_scores_swapped_back_so_a_clip_and_its_mirror_agree():
+    frames = torch.full((20, 3, 64, 64), 40, dtype=torch.uint8)
+    frames[:, :, 20:40, 6:24] = 230  # bright on the left: this head calls it MoveLeft
+    classes = CLASSES[:3]
+    mirror = pair_permutation(["MoveLeft:MoveRight"], classes, "--mirror-pair", Path("data"))
+    head = LeftRightHead()
+
+    def scores(video, mirror):
+        return predict_clips(head, clips_of(left_right(crop_views(video, 56, "ten")), 16, 8), "ten", mirror)[1]
+
+    video, its_mirror = scores(frames, mirror), scores(hflip(frames), mirror)
+    assert video.argmax() == 0 and its_mirror.argmax() == 2
+    torch.testing.assert_close(its_mirror, video[mirror])
+    one_crop = predict_clips(head, clips_of(left_right(crop_views(frames, 56, "center")), 16, 8))[1]
+    assert one_crop.argmax() == 0
+    blind = scores(frames, None)  # averaged without the swap, five crops say left and five say right
+    torch.testing.assert_close(blind[0], blind[2])
 
 
 @pytest.mark.slow

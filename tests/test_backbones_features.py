@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from lrcn.data.features import FeatureCache, FeatureSpec
-from lrcn.data.transforms import crop_views
+from lrcn.data.transforms import crop_views, mirrored
 from lrcn.data.video import write_video
 from lrcn.errors import LrcnError
 from lrcn.models.backbones import create_backbone, list_backbones
@@ -47,6 +47,17 @@ def test_ten_crop_views_are_corners_centre_and_their_mirrors():
     assert torch.equal(views[:, 0], frames[..., :56, :56])
     assert torch.equal(views[:, 4], frames[..., 4:60, 4:60])
     assert torch.equal(views[:, 5:], views[:, :5].flip(-1))
+
+
+@pytest.mark.parametrize("views, flags", [("center", [False]), ("center+flip", [False, True]),
+                                          ("ten", [False] * 5 + [True] * 5)])
+def test_mirrored_names_exactly_the_views_crop_views_mirrors(views, flags):
+    assert mirrored(views) == flags
+    frames = torch.arange(2 * 3 * 64 * 64, dtype=torch.int64).remainder(251).to(torch.uint8).view(2, 3, 64, 64)
+    out, flip = crop_views(frames, 56, views), torch.tensor(flags)
+    assert torch.equal(out[:, flip], out[:, : int(flip.sum())].flip(-1))  # each mirror follows its plain crops
+    with pytest.raises(ValueError, match="unknown views"):
+        mirrored("left")
 
 
 def test_feature_cache_computes_once_and_reports_broken_files(tmp_path):

@@ -152,6 +152,28 @@ def test_time_reversal_is_refused_for_flow_whose_vectors_it_cannot_negate(data, 
 
 
 @pytest.mark.slow
+def test_flip_with_mirror_pairs_trains_on_mirrored_views_and_ten_crops_need_no_flag(data, env, tmp_path):
+    # Left vs right is all this data set is: without the label swap, mirrored views would teach the opposite class.
+    run = tmp_path / "flip"
+    lrcn("train", "activity", "--data", data, "--out", run, "--flip", "--mirror-pair", "MoveLeft:MoveRight",
+         "--epochs", 12, *TINY, env=env)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["data"]["flip"] is True and config["train"]["mirror_pairs"] == ["MoveLeft:MoveRight"]
+    lrcn("eval", "activity", run, "--crops", "10", env=env)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["crops"] == 10 and metrics["num_videos"] == 4
+    assert metrics["video_acc"] == 1.0  # unswapped, the 5 mirrored crops would cancel the 5 plain ones
+
+
+def test_an_unknown_mirror_pair_class_is_one_line(data, env, tmp_path):
+    out = lrcn("train", "activity", "--data", data, "--out", tmp_path / "r", "--flip", "--mirror-pair", "MoveLeft:Jump",
+               "--epochs", 1, *TINY, env=env, check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == f"error: --mirror-pair MoveLeft:Jump: expected two different class names A:B of {data}"
+    assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+@pytest.mark.slow
 def test_two_streams_train_evaluate_fused_and_classify_fused(run, data, env, tmp_path):
     flow = tmp_path / "flow"
     lrcn("train", "activity", "--data", data, "--out", flow, "--modality", "flow", "--epochs", 12, *TINY, env=env)

@@ -5,7 +5,7 @@ import torch
 from lrcn.models.captioner import Captioner
 from lrcn.models.decoding import greedy
 from lrcn.models.describer import VARIANTS, Describer, DescriberConfig
-from lrcn.models.pca import PCA
+from lrcn.models.pca import Whiten
 from lrcn.tasks.describe import frame_indices, generator_inputs
 
 SIZES = (5, 4, 6, 5, 5)
@@ -63,7 +63,7 @@ def test_frame_indices_spread_over_the_interval_and_stay_in_the_video():
 def test_pca_whitens_the_top_components():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(500, 3, generator=g) @ torch.tensor([[5.0, 0, 0, 0, 0, 0], [0, 2.0, 0, 0, 0, 0], [0, 0, 0.5, 0, 0, 0]]) + 3
-    z = PCA.fit(x, 2)(x)
+    z = Whiten(6, 2).fit(x, standardize=False)(x)
     assert z.shape == (500, 2)
     assert torch.allclose(z.mean(0), torch.zeros(2), atol=1e-4)
     assert torch.allclose(z.std(0), torch.ones(2), atol=1e-2)

@@ -36,7 +36,9 @@ def train_activity(
     hidden: int = typer.Option(256, help="LSTM units (the paper: 256 for RGB, 1024 for flow)."),
     fc6: int = typer.Option(512, help="Width of the learned projection of the CNN feature grid."),
     pca: int = typer.Option(256, help="Whiten the features onto this many principal components first (0: off)."),
-    flip: bool = typer.Option(False, "--flip/--no-flip", help="Mirror training frames (wrong for left/right classes)."),
+    flip: bool = typer.Option(False, "--flip/--no-flip", help="Mirror training frames too (see --mirror-pair)."),
+    mirror_pair: Optional[list[str]] = typer.Option(None, help="A:B classes that are each other's left-right mirror "
+                                                    "(repeatable): mirrored views and crops swap them."),
     reverse_pair: Optional[list[str]] = typer.Option(None, help="A:B classes that are each other's time reversal (repeatable)."),
     batch_size: int = typer.Option(24, help="Clips per step."),
     lr: float = typer.Option(1e-3, help="AdamW learning rate."),
@@ -63,6 +65,7 @@ def train_activity(
                        image_size=image_size, flip=flip, batch_size=batch_size, workers=workers, cache=cache),
             ActivityModelConfig(arch=arch, pca=pca, fc6=fc6, hidden=hidden),
             TrainConfig(epochs=epochs or 30, lr=lr, seed=seed, reverse_pairs=list(reverse_pair or []),
+                        mirror_pairs=list(mirror_pair or []),
                         finetune=finetune, backbone_lr_mult=backbone_lr_mult),
         )
     best = train(cfg, out, resume=resume)

@@ -61,6 +61,14 @@ def crop_views(frames: torch.Tensor, size: int, views: str = "center",
     return torch.stack(crops, dim=1)
 
 
+def mirrored(views: str) -> list[bool]:
+    """Which of the named views (in ``crop_views`` order) are mirror images: their labels or scores need swapping."""
+    if views not in VIEWS:
+        raise ValueError(f"unknown views {views!r}; choose from {sorted(VIEWS)}")
+    n = VIEWS[views]
+    return [False] * (n - n // 2) + [True] * (n // 2)  # each multi-view set: its plain crops, then their mirrors
+
+
 def random_clip_crop(frames: torch.Tensor, size: int, generator: torch.Generator | None = None,
                      mirror: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """Training augmentation for end-to-end fine-tuning: one random crop for the whole clip, then ``mirror`` of it

@@ -5,10 +5,8 @@ time step (B, T, C); neither applies a softmax. The paper's video prediction is
 :func:`video_scores`: softmax at each step, then the mean over steps, crops and clips.
 
 The paper's fc6 comes pretrained with its CNN; ours is learned from a few hundred videos on top of
-a frozen grid of features (D = 11520 for EfficientNet-Lite0). Learned from the raw features it
-memorises each training video's look and never finds the direction of time (held-out accuracy at
-chance within each pair); whitening the features first (standardise, project onto the top
-principal components of the training frames, unit variance: :class:`Whiten`) lets it learn.
+a frozen grid of features (D = 11520 for EfficientNet-Lite0), whitened first
+(:class:`lrcn.models.pca.Whiten`, fitted on the training frames).
 """
 from __future__ import annotations
 
@@ -16,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from lrcn.models.pca import Whiten
 
 ARCHS = ("lrcn", "single-frame")
 
@@ -28,37 +28,6 @@ class ActivityModelConfig:
     fc6_dropout: float = 0.5  # the paper uses 0.9 on fc6 (with 4096 units)
     hidden: int = 256  # LSTM units: 256 in the paper for RGB, 1024 was better for flow
     dropout: float = 0.5  # on the LSTM output, before the classifier
-
-
-class Whiten(nn.Module):
-    """A fixed linear map fitted on training frames: ``(x - mean) @ proj``, (..., D) -> (..., k).
-
-    ``proj`` standardises each feature, projects onto the top-k principal components and scales
-    each component to unit variance. Buffers, not parameters: saved with the model, never trained.
-    """
-
-    def __init__(self, feature_dim: int, k: int):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(feature_dim))
-        self.register_buffer("proj", torch.zeros(feature_dim, k))
-
-    @torch.no_grad()
-    def fit(self, frames: torch.Tensor) -> None:
-        """Fit on training frame features (N, D); deterministic (seeded randomised PCA)."""
-        frames = frames.float()
-        mean, std = frames.mean(0), frames.std(0) + 1e-3
-        z = (frames - mean) / std
-        q = min(self.proj.shape[1], *z.shape)  # fewer frames than components: the rest stay zero
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            _, _, v = torch.pca_lowrank(z, q=q, center=False, niter=2)  # (D, q)
-        scale = (z @ v).std(0) + 1e-6  # (q,)
-        self.mean.copy_(mean)
-        self.proj.zero_()
-        self.proj[:, :q] = v / std[:, None] / scale[None]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) @ self.proj
 
 
 class FC6(nn.Module):

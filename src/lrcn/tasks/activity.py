@@ -32,10 +32,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from lrcn.config import from_dict, to_dict
 from lrcn.data.features import DecodedViews, FeatureCache, FeatureSpec, frame_source, mirror_of, weights_key
-from lrcn.data.transforms import crop_views, random_clip_crop, to_tensor
+from lrcn.data.transforms import crop_views, mirrored, random_clip_crop, to_tensor
 from lrcn.data.video import clip_indices, sample_clip_starts
 from lrcn.errors import LrcnError
-from lrcn.models.activity import ARCHS, ActivityModelConfig, EndToEnd, Whiten, create_head, video_scores
+from lrcn.models.activity import ARCHS, ActivityModelConfig, EndToEnd, create_head, video_scores
+from lrcn.models.pca import Whiten
 
 MODALITIES = ("rgb", "flow")
 
@@ -54,7 +55,7 @@ class DataConfig:
     grid: int = 3
     image_size: int = 224
     precision: str = "bf16"  # backbone autocast: "bf16" | "fp32" (fine-tuning: Lightning's "bf16-mixed" training)
-    flip: bool = False  # cache mirrored training frames too; off because mirroring turns left into right
+    flip: bool = False  # cache mirrored training frames too (a mirrored clip of A is B for each mirror pair A:B)
     clip_len: int = 16
     stride: int = 8
     clips_per_video: int = 4  # random training clips drawn from each video per epoch
@@ -74,6 +75,9 @@ class TrainConfig:
     reverse_pairs: list[str] = field(default_factory=list)
     finetune: bool = False  # train the CNN too, end to end on decoded frames (slow on CPU)
     backbone_lr_mult: float = 0.1  # the CNN's learning rate is lr x this (the authors' fine-tuning lr_mult)
+    # Mirror pairs ("A:B"): a left-right mirrored clip of A is B. Swaps the label of a mirrored training view
+    # (--flip) and the class scores of a mirrored test view (--crops 10) back before they are averaged.
+    mirror_pairs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -168,11 +172,34 @@ def cached(cache: FeatureCache, items: list) -> list:
     return keep
 
 
-class TrainClips(Dataset):
-    """Random clips of cached features: index -> ((clip_len, D) float32, label). A random view (crop/mirror) per clip."""
+def pair_permutation(pairs: list[str], classes: list[str], flag: str, root: Path) -> list[int]:
+    """"A:B" class pairs (``--reverse-pair``, ``--mirror-pair``) -> the class-index permutation swapping each A and B.
 
-    def __init__(self, cache: FeatureCache, items: list, clip_len: int, clips_per_video: int, reverse: dict[int, int]):
-        self.cache, self.items, self.clip_len, self.reverse = cache, items, clip_len, reverse
+    The permutation is its own inverse, so it also maps the scores of a transformed clip back.
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    perm = list(range(len(classes)))
+    for pair in pairs:
+        a, _, b = pair.partition(":")
+        if a not in index or b not in index or a == b:
+            raise LrcnError(f"{flag} {pair}: expected two different class names A:B of {root}")
+        if perm[index[a]] != index[a] or perm[index[b]] != index[b]:
+            raise LrcnError(f"{flag} {pair}: a class can be in one pair only")
+        perm[index[a]], perm[index[b]] = index[b], index[a]
+    return perm
+
+
+class TrainClips(Dataset):
+    """Random clips of cached features: index -> ((clip_len, D) float32, label). A random view (crop/mirror) per clip.
+
+    ``mirror`` and ``reverse`` are class permutations (``pair_permutation``): the label of a mirrored view goes
+    through ``mirror``; a class that ``reverse`` moves is played backwards half the time, as its pair.
+    """
+
+    def __init__(self, cache: FeatureCache, items: list, clip_len: int, clips_per_video: int,
+                 reverse: list[int], mirror: list[int]):
+        self.cache, self.items, self.clip_len, self.reverse, self.mirror = cache, items, clip_len, reverse, mirror
+        self.mirrored = mirrored(cache.spec.views)
         self.length = len(items) * clips_per_video
 
     def __len__(self) -> int:
@@ -185,8 +212,8 @@ class TrainClips(Dataset):
         start = int(torch.randint(0, max(t - self.clip_len, 0) + 1, ()))
         view = int(torch.randint(0, v, ()))
         clip = torch.from_numpy(feats[clip_indices(t, start, self.clip_len), view].astype(np.float32))  # (L, D)
-        label = item.label
-        if label in self.reverse and torch.rand(()) < 0.5:
+        label = self.mirror[item.label] if self.mirrored[view] else item.label
+        if self.reverse[label] != label and torch.rand(()) < 0.5:
             clip, label = clip.flip(0), self.reverse[label]
         return clip, label
 
@@ -208,14 +235,16 @@ class VideoClips(Dataset):
 class TrainFrames(Dataset):
     """Random clips of decoded frames, for fine-tuning: index -> ((clip_len, 3, S, S) uint8, label).
 
-    One random crop for the whole clip, as the authors' sequence_input_layer; with ``mirror``, half the clips mirrored.
+    One random crop for the whole clip, as the authors' sequence_input_layer. ``mirror`` and ``reverse`` are class
+    permutations (``pair_permutation``): with ``mirror``, half the clips are mirrored and their label goes through
+    it (None: never mirrored); a class that ``reverse`` moves is played backwards half the time, as its pair.
     """
 
     def __init__(self, spec: FeatureSpec, flow_cache: Path, items: list, clip_len: int, clips_per_video: int,
-                 reverse: dict[int, int], mirror: bool):
-        self.spec, self.items, self.clip_len, self.reverse = spec, items, clip_len, reverse
+                 reverse: list[int], mirror: list[int] | None):
+        self.spec, self.items, self.clip_len, self.reverse, self.mirror = spec, items, clip_len, reverse, mirror
         self.read = frame_source(spec.source, spec.flow_side, flow_cache)
-        self.mirror = mirror_of(spec.source) if mirror else None
+        self.flip = mirror_of(spec.source)
         self.length = len(items) * clips_per_video
 
     def __len__(self) -> int:
@@ -228,9 +257,9 @@ class TrainFrames(Dataset):
         start = int(torch.randint(0, max(t - self.clip_len, 0) + 1, ()))
         clip = to_tensor(frames[clip_indices(t, start, self.clip_len)])  # (L, 3, S', S')
         flipped = self.mirror is not None and bool(torch.rand(()) < 0.5)
-        clip = random_clip_crop(clip, self.spec.image_size, mirror=self.mirror if flipped else None)  # (L, 3, S, S)
-        label = item.label
-        if label in self.reverse and torch.rand(()) < 0.5:
+        clip = random_clip_crop(clip, self.spec.image_size, mirror=self.flip if flipped else None)  # (L, 3, S, S)
+        label = self.mirror[item.label] if flipped else item.label
+        if self.reverse[label] != label and torch.rand(()) < 0.5:
             clip, label = clip.flip(0), self.reverse[label]
         return clip, label
 
@@ -269,12 +298,26 @@ def clips_of(feats: torch.Tensor, clip_len: int, stride: int) -> torch.Tensor:
     return feats[idx].transpose(1, 2)  # (N, L, V, D) -> (N, V, L, D)
 
 
+def unmirror(logits: torch.Tensor, views: str, mirror: list[int]) -> torch.Tensor:
+    """(N, V, L, C) logits of the named views -> the same, the mirrored views' classes swapped back by ``mirror``."""
+    flipped = torch.tensor(mirrored(views))
+    out = logits.clone()
+    out[:, flipped] = logits[:, flipped][..., mirror]
+    return out
+
+
 @torch.inference_mode()
-def predict_clips(head: torch.nn.Module, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, V, L, D) -> (per-clip probabilities (N, C), the video's probabilities (C,))."""
+def predict_clips(head: torch.nn.Module, clips: torch.Tensor, views: str = "center",
+                  mirror: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, V, L, D) clips of the named views -> (per-clip probabilities (N, C), the video's probabilities (C,)).
+
+    With ``mirror`` (``pair_permutation`` of the mirror pairs), a mirrored view's scores are swapped back first.
+    """
     n, v = clips.shape[:2]
     logits = torch.cat([head(c.flatten(0, 1).float())[0] for c in clips.split(max(1, 64 // v))])  # (N*V, L, C)
     logits = logits.view(n, v, *logits.shape[1:])  # (N, V, L, C)
+    if mirror is not None:
+        logits = unmirror(logits, views, mirror)
     return logits.float().softmax(-1).mean((1, 2)), video_scores(logits)
 
 
@@ -307,26 +350,22 @@ class ActivityDataModule(L.LightningDataModule):
         self.val_items = cached(self.cache, self.videos.val)
         if not self.train_items:
             raise LrcnError(f"{self.cfg.data.root}: no training video could be decoded")
-        names = {c: i for i, c in enumerate(self.videos.classes)}
         if self.cfg.train.reverse_pairs and self.cfg.data.modality == "flow":
             # Reversing a flow clip in time must also negate every flow vector, which cached CNN features cannot do:
             # a reversed "move left" clip would still show leftward flow under the label "move right".
             raise LrcnError("--reverse-pair: time reversal needs RGB (a reversed flow clip keeps its flow's sign); "
                             "drop it for --modality flow")
-        self.reverse = {}
-        for pair in self.cfg.train.reverse_pairs:
-            a, _, b = pair.partition(":")
-            if a not in names or b not in names:
-                raise LrcnError(f"--reverse-pair {pair}: expected two class names A:B of {self.cfg.data.root}")
-            self.reverse[names[a]], self.reverse[names[b]] = names[b], names[a]
+        t, classes, root = self.cfg.train, self.videos.classes, self.cfg.data.root
+        self.reverse = pair_permutation(t.reverse_pairs, classes, "--reverse-pair", root)
+        self.mirror = pair_permutation(t.mirror_pairs, classes, "--mirror-pair", root)
 
     def train_dataloader(self):
         d = self.cfg.data
         if self.cfg.train.finetune:
             clips = TrainFrames(self.cache.spec, self.cache.flow, self.train_items, d.clip_len, d.clips_per_video,
-                                self.reverse, d.flip)
+                                self.reverse, self.mirror if d.flip else None)
         else:
-            clips = TrainClips(self.cache, self.train_items, d.clip_len, d.clips_per_video, self.reverse)
+            clips = TrainClips(self.cache, self.train_items, d.clip_len, d.clips_per_video, self.reverse, self.mirror)
         workers = d.workers if self.cfg.train.finetune else 0  # cached clips are memory maps: no decoding to spread
         return DataLoader(clips, batch_size=d.batch_size, shuffle=True, drop_last=len(clips) > d.batch_size,
                           num_workers=workers, persistent_workers=workers > 0)
@@ -349,6 +388,7 @@ class ActivityModule(L.LightningModule):
         self.cfg = from_dict(ActivityConfig, config)
         self.classes = classes
         self.head = create_head(feature_dim, len(classes), self.cfg.model)
+        self.mirror = pair_permutation(self.cfg.train.mirror_pairs, classes, "--mirror-pair", self.cfg.data.root)
         self.backbone = None
         if self.cfg.train.finetune:
             from lrcn.models.backbones import create_backbone
@@ -492,14 +532,15 @@ def score_test_set(module: ActivityModule, crops: int = 1, cache: Path | None = 
     if crops not in (1, 10):
         raise LrcnError(f"--crops {crops}: choose 1 (centre) or 10 (corners, centre and mirrors)")
     videos = read_videos(d)
-    fc = eval_cache(module, "center" if crops == 1 else "ten")
+    views = "center" if crops == 1 else "ten"
+    fc = eval_cache(module, views)
     skipped = build_features(fc, videos.test, d.workers if workers is None else workers, "test")
     items = cached(fc, videos.test)
     if not items:
         raise LrcnError(f"{d.root}: no test video could be decoded")
     scores, clip_scores, clip_labels = [], [], []
     for clips, label in VideoClips(fc, items, d.clip_len, d.stride):
-        per_clip, video = predict_clips(module.head, clips)
+        per_clip, video = predict_clips(module.head, clips, views, module.mirror)
         scores.append(video.numpy())
         clip_scores.append(per_clip.numpy())
         clip_labels += [label] * len(per_clip)

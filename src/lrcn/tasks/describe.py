@@ -29,7 +29,7 @@ from lrcn.errors import LrcnError
 from lrcn.files import atomic_path, read_json, write_json
 from lrcn.models.decoding import beam_search, greedy, trim
 from lrcn.models.describer import Describer, DescriberConfig
-from lrcn.models.pca import PCA
+from lrcn.models.pca import Whiten
 from lrcn.models.sr import SLOTS, SRConfig, SRModel
 from lrcn.runs import best_checkpoint, read_run_config, write_run_config
 from lrcn.training import make_trainer
@@ -158,7 +158,8 @@ def train_sr(sr_dir: Path, cfg: DescribeConfig, intervals: list[Interval], frame
     rng = np.random.default_rng(cfg.seed)
     sample = frames[train_rows].reshape(-1, frames.shape[-1])
     sample = sample[rng.permutation(len(sample))[:4000]]
-    pca = PCA.fit(torch.from_numpy(sample.astype(np.float32)), cfg.pca_dim, cfg.seed)
+    pca = Whiten(frames.shape[-1], cfg.pca_dim).fit(torch.from_numpy(sample.astype(np.float32)), standardize=False,
+                                                    seed=cfg.seed)
     _save(pca.state_dict(), sr_dir / "pca.pt")
     z = project(pca, frames)
     y = encode_labels(intervals, labels)
@@ -175,7 +176,7 @@ def train_sr(sr_dir: Path, cfg: DescribeConfig, intervals: list[Interval], frame
     _save({"keys": _keys(intervals), "map": map_labels, "marginals": marginals}, sr_dir / "outputs.pt")
 
 
-def project(pca: PCA, frames: np.ndarray, chunk: int = 256) -> torch.Tensor:
+def project(pca: Whiten, frames: np.ndarray, chunk: int = 256) -> torch.Tensor:
     """(N, T, D) float16 -> (N, T, k) float32, in chunks (the float32 copy of all frames would be large)."""
     with torch.no_grad():
         return torch.cat([pca(torch.from_numpy(np.asarray(frames[i : i + chunk]))) for i in range(0, len(frames), chunk)])
@@ -290,9 +291,9 @@ class SRStage:
         self.labels = [stage["labels"][s] for s in SLOTS]
         self.sizes = tuple(len(n) for n in self.labels)
         pca_state = torch.load(sr_dir / "pca.pt", weights_only=True)
-        self.pca = PCA(*pca_state["components"].shape)
+        self.pca = Whiten(*pca_state["proj"].shape)
         self.pca.load_state_dict(pca_state)
-        self.frame_dim = self.pca.components.shape[1]  # the PCA's k (at most the number of frames it saw)
+        self.frame_dim = self.pca.proj.shape[1]  # the PCA's k
         self.model = SRModel(self.frame_dim, self.sizes, from_dict(SRConfig, stage["config"], f"{sr_dir}/stage.json"))
         self.model.load_state_dict(_weights(best_checkpoint(sr_dir)))
         self.model.eval()
