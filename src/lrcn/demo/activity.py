@@ -26,7 +26,7 @@ def settings(quick: bool) -> dict:
 
 
 def run(ctx: DemoContext) -> Section:
-    from lrcn.data.synthetic.actions import CLASSES, PAIRS, write_actions
+    from lrcn.data.synthetic.actions import CLASSES, MIRRORED, PAIRS, write_actions
     from lrcn.models.activity import ActivityModelConfig
     from lrcn.tasks.activity import ActivityConfig, DataConfig, TrainConfig, evaluate, train
 
@@ -43,6 +43,9 @@ def run(ctx: DemoContext) -> Section:
     # The synthetic pairs are exact time reversals: a reversed RGB clip of one is a clip of the other. Not so for
     # flow, whose vectors would also need negating, so flow trains without it.
     reverse = {"rgb": [f"{a}:{b}" for a, b in PAIRS], "flow": []}
+    # Left-right mirror pairs: the demo trains on centre crops only, but `lrcn eval RUN --crops 10` then swaps
+    # the mirrored crops' scores back.
+    mirror = [f"{a}:{b}" for a, b in MIRRORED.items() if CLASSES.index(a) < CLASSES.index(b)]
     metrics: dict[str, dict[str, dict]] = {}
     for modality in modalities:
         for key, arch in ARCHS.items():
@@ -51,7 +54,7 @@ def run(ctx: DemoContext) -> Section:
                 shutil.rmtree(run_dir)  # the demo's own run folder: retrain from scratch
             cfg = replace(base, data=replace(base.data, modality=modality),
                           model=replace(base.model, arch=arch, hidden=512 if modality == "flow" else 256),
-                          train=replace(base.train, reverse_pairs=reverse[modality]))
+                          train=replace(base.train, reverse_pairs=reverse[modality], mirror_pairs=mirror))
             train(cfg, run_dir, progress=False)
             metrics.setdefault(modality, {})[key] = evaluate(run_dir)
     if "flow" in modalities:
