@@ -19,7 +19,7 @@ ARCHS = {"single_frame": "single-frame", "lrcn": "lrcn"}
 
 
 def settings(quick: bool) -> dict:
-    """Data and training sizes: the full demo fits its ~8 min budget on 2 cores; quick is a smoke test."""
+    """Data and training sizes: the full section takes ~10.5 min of the demo's 20 on 2 cores; quick is a smoke test."""
     if quick:
         return dict(videos_per_class=6, num_frames=20, image_size=96, epochs=3)
     return dict(videos_per_class=64, num_frames=24, image_size=128, epochs=30)
