@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from lrcn.data.video import sample_clip_starts, write_video
-from lrcn.models.activity import ActivityModelConfig, LRCN
+from lrcn.models.activity import ActivityModelConfig, LRCN, per_step_loss
 from lrcn.models.backbones import create_backbone
 
 
@@ -67,7 +67,7 @@ def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
 
     def step(feats):
         logits, _ = head(feats)
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.repeat_interleave(16))
+        loss = per_step_loss(logits, labels)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -96,7 +96,7 @@ def finetuning(name: str, frames: torch.Tensor, batch: int) -> float:
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits, _ = module.net(clips)  # (B, L, C)
-        loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.repeat_interleave(16))
+        loss = per_step_loss(logits, labels)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -95,6 +95,16 @@ def weights_key(net: torch.nn.Module) -> str:
     return h.hexdigest()[:12]
 
 
+@torch.inference_mode()
+def embed_frames(backbone: torch.nn.Module, frames: torch.Tensor, precision: str, batch_size: int = 64) -> torch.Tensor:
+    """(..., 3, S, S) uint8 frames -> (..., D) float16 features: channels-last, in batches, bf16 autocast if asked."""
+    flat = frames.flatten(0, -4).contiguous(memory_format=torch.channels_last)  # (N, 3, S, S)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        out = [backbone(chunk).to(torch.float16) for chunk in flat.split(batch_size)]
+    with torch.autocast("cpu", enabled=False):  # cat under autocast (ours, or a trainer's bf16) rejects float16
+        return torch.cat(out).view(*frames.shape[:-3], -1)
+
+
 def item_key(path: str | os.PathLike) -> str:
     path = Path(path).resolve()
     st = path.stat()
@@ -195,12 +205,7 @@ class FeatureCache:
         if not buffer:
             return
         frames = torch.cat([v.flatten(0, 1) for _, v in buffer])  # (N, 3, S, S) uint8
-        frames = frames.contiguous(memory_format=torch.channels_last)
-        out = []
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.spec.precision == "bf16"):
-            for chunk in frames.split(batch_size):
-                out.append(backbone(chunk).to(torch.float16))
-        feats = torch.cat(out)  # (N, D)
+        feats = embed_frames(backbone, frames, self.spec.precision, batch_size)  # (N, D)
         offset = 0
         for i, views in buffer:
             t, v = views.shape[:2]

@@ -38,14 +38,18 @@ def hflip(frames: torch.Tensor) -> torch.Tensor:
     return frames.flip(-1)
 
 
+def _check(views: str) -> None:
+    if views not in VIEWS:
+        raise ValueError(f"unknown views {views!r}; choose from {sorted(VIEWS)}")
+
+
 def crop_views(frames: torch.Tensor, size: int, views: str = "center",
                mirror: Callable[[torch.Tensor], torch.Tensor] = hflip) -> torch.Tensor:
     """(T, 3, H, W) uint8 -> (T, V, 3, size, size) uint8 for the named views (see module doc).
 
     ``mirror`` makes the mirrored views: a plain flip for RGB; for flow it must also negate x.
     """
-    if views not in VIEWS:
-        raise ValueError(f"unknown views {views!r}; choose from {sorted(VIEWS)}")
+    _check(views)
     full = resize(frames, round(size / CROP_RATIO))
     s, m = full.shape[-1], (full.shape[-1] - size) // 2
     center = full[..., m : m + size, m : m + size]
@@ -63,8 +67,7 @@ def crop_views(frames: torch.Tensor, size: int, views: str = "center",
 
 def mirrored(views: str) -> list[bool]:
     """Which of the named views (in ``crop_views`` order) are mirror images: their labels or scores need swapping."""
-    if views not in VIEWS:
-        raise ValueError(f"unknown views {views!r}; choose from {sorted(VIEWS)}")
+    _check(views)
     n = VIEWS[views]
     return [False] * (n - n // 2) + [True] * (n // 2)  # each multi-view set: its plain crops, then their mirrors
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lrcn.models.pca import Whiten
@@ -89,6 +90,11 @@ class EndToEnd(nn.Module):
 
 def create_head(feature_dim: int, num_classes: int, cfg: ActivityModelConfig) -> nn.Module:
     return {"lrcn": LRCN, "single-frame": SingleFrame}[cfg.arch](feature_dim, num_classes, cfg)
+
+
+def per_step_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The paper's training loss: cross-entropy at every step against the clip's label. (B, T, C), (B,) -> ()."""
+    return F.cross_entropy(logits.float().flatten(0, 1), labels.repeat_interleave(logits.shape[1]))
 
 
 def video_scores(per_step_logits: torch.Tensor) -> torch.Tensor:

@@ -27,15 +27,15 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from lrcn.config import from_dict, to_dict
-from lrcn.data.features import DecodedViews, FeatureCache, FeatureSpec, frame_source, mirror_of, weights_key
+from lrcn.data.features import (DecodedViews, FeatureCache, FeatureSpec, embed_frames, frame_source, mirror_of,
+                                 weights_key)
 from lrcn.data.transforms import crop_views, mirrored, random_clip_crop, to_tensor
 from lrcn.data.video import clip_indices, sample_clip_starts
 from lrcn.errors import LrcnError
-from lrcn.models.activity import ARCHS, ActivityModelConfig, EndToEnd, create_head, video_scores
+from lrcn.models.activity import ARCHS, ActivityModelConfig, EndToEnd, create_head, per_step_loss, video_scores
 from lrcn.models.pca import Whiten
 
 MODALITIES = ("rgb", "flow")
@@ -189,6 +189,20 @@ def pair_permutation(pairs: list[str], classes: list[str], flag: str, root: Path
     return perm
 
 
+def random_clip_indices(num_frames: int, clip_len: int) -> np.ndarray:
+    """Frame indices (clip_len,) of a training clip at a uniformly random start (torch's seeded generator)."""
+    start = int(torch.randint(0, max(num_frames - clip_len, 0) + 1, ()))
+    return clip_indices(num_frames, start, clip_len)
+
+
+def time_reversed(clip: torch.Tensor, label: int, reverse: list[int]) -> tuple[torch.Tensor, int]:
+    """Time-reversal augmentation: a clip (L, ...) of a class that ``reverse`` moves is played backwards half the
+    time, labelled as its pair."""
+    if reverse[label] != label and torch.rand(()) < 0.5:
+        return clip.flip(0), reverse[label]
+    return clip, label
+
+
 class TrainClips(Dataset):
     """Random clips of cached features: index -> ((clip_len, D) float32, label). A random view (crop/mirror) per clip.
 
@@ -208,14 +222,11 @@ class TrainClips(Dataset):
     def __getitem__(self, i: int):
         item = self.items[i % len(self.items)]
         feats = self.cache.load(item.path)  # (T, V, D)
-        t, v = feats.shape[:2]
-        start = int(torch.randint(0, max(t - self.clip_len, 0) + 1, ()))
-        view = int(torch.randint(0, v, ()))
-        clip = torch.from_numpy(feats[clip_indices(t, start, self.clip_len), view].astype(np.float32))  # (L, D)
+        idx = random_clip_indices(len(feats), self.clip_len)
+        view = int(torch.randint(0, feats.shape[1], ()))
+        clip = torch.from_numpy(feats[idx, view].astype(np.float32))  # (L, D)
         label = self.mirror[item.label] if self.mirrored[view] else item.label
-        if self.reverse[label] != label and torch.rand(()) < 0.5:
-            clip, label = clip.flip(0), self.reverse[label]
-        return clip, label
+        return time_reversed(clip, label, self.reverse)
 
 
 class VideoClips(Dataset):
@@ -253,15 +264,11 @@ class TrainFrames(Dataset):
     def __getitem__(self, i: int):
         item = self.items[i % len(self.items)]
         frames = self.read(item.path, self.spec.decode_size)  # (T, S', S', 3), decoded resized
-        t = len(frames)
-        start = int(torch.randint(0, max(t - self.clip_len, 0) + 1, ()))
-        clip = to_tensor(frames[clip_indices(t, start, self.clip_len)])  # (L, 3, S', S')
+        clip = to_tensor(frames[random_clip_indices(len(frames), self.clip_len)])  # (L, 3, S', S')
         flipped = self.mirror is not None and bool(torch.rand(()) < 0.5)
         clip = random_clip_crop(clip, self.spec.image_size, mirror=self.flip if flipped else None)  # (L, 3, S, S)
         label = self.mirror[item.label] if flipped else item.label
-        if self.reverse[label] != label and torch.rand(()) < 0.5:
-            clip, label = clip.flip(0), self.reverse[label]
-        return clip, label
+        return time_reversed(clip, label, self.reverse)
 
 
 class VideoFrames(Dataset):
@@ -279,16 +286,6 @@ class VideoFrames(Dataset):
         if isinstance(views, str):  # decoded when the cache was built: the file changed since
             raise LrcnError(views)
         return views, self.items[i].label
-
-
-@torch.inference_mode()
-def frame_features(backbone: torch.nn.Module, views: torch.Tensor, precision: str) -> torch.Tensor:
-    """(T, V, 3, S, S) uint8 views -> (T, V, D) float16 features, computed as the feature cache computes them."""
-    frames = views.flatten(0, 1).contiguous(memory_format=torch.channels_last)  # (T*V, 3, S, S)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-        feats = [backbone(chunk).to(torch.float16) for chunk in frames.split(64)]
-    with torch.autocast("cpu", enabled=False):  # cat under autocast (ours, or the trainer's bf16) rejects float16
-        return torch.cat(feats).view(*views.shape[:2], -1)
 
 
 def clips_of(feats: torch.Tensor, clip_len: int, stride: int) -> torch.Tensor:
@@ -431,7 +428,7 @@ class ActivityModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         clips, labels = batch  # (B, L, D) features or (B, L, 3, S, S) uint8 frames, (B,)
         logits, _ = self.net(clips)  # (B, L, C)
-        loss = F.cross_entropy(logits.flatten(0, 1), labels.repeat_interleave(logits.shape[1]))
+        loss = per_step_loss(logits, labels)
         acc = (logits.mean(1).argmax(-1) == labels).float().mean()
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(labels))
         self.log("train/clip_acc", acc, on_step=False, on_epoch=True, batch_size=len(labels))
@@ -441,7 +438,7 @@ class ActivityModule(L.LightningModule):
         clips, label = batch  # (1, N, V, L, D), (1,); fine-tuning: frames (1, T, V, 3, S, S)
         if self.backbone is not None:
             d = self.cfg.data
-            clips = clips_of(frame_features(self.backbone, clips[0], d.precision), d.clip_len, d.stride)[None]
+            clips = clips_of(embed_frames(self.backbone, clips[0], d.precision), d.clip_len, d.stride)[None]
         _, probs = predict_clips(self.head, clips[0])
         self.log("val/video_acc", (probs.argmax() == label[0]).float(), on_epoch=True, batch_size=1,
                  sync_dist=True, prog_bar=True)
@@ -631,7 +628,7 @@ class Stream:
     def features(self, path) -> torch.Tensor:
         """(T, 1, D) float16 frame features, computed as the feature cache computes them."""
         views = crop_views(to_tensor(self.read(Path(path), self.spec.decode_size)), self.spec.image_size, "center")
-        return frame_features(self.backbone, views, self.spec.precision)
+        return embed_frames(self.backbone, views, self.spec.precision)  # (T, 1, D)
 
     def scores(self, path) -> np.ndarray:
         d = self.module.cfg.data
