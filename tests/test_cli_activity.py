@@ -1,4 +1,5 @@
 """End to end through the real CLI on a tiny UCF101-layout set (a square moving left or right)."""
+import csv
 import json
 import os
 import subprocess
@@ -135,6 +136,9 @@ def test_resume_continues_from_last_checkpoint(run, data, env):
     after = last()
     assert after["epoch"] == before["epoch"] + 2
     assert after["global_step"] > before["global_step"]
+    with open(run / "logs" / "metrics.csv", newline="") as f:
+        logged = {int(row["epoch"]) for row in csv.DictReader(f) if row["epoch"]}
+    assert logged == set(range(after["epoch"] + 1))  # the first session's epochs are still in the log
     again = lrcn("train", "activity", "--data", data, "--out", run, env=env, check=False)
     assert again.returncode == 1 and "--resume" in again.stderr
 

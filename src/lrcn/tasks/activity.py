@@ -458,15 +458,11 @@ def train(cfg: ActivityConfig, run: Path, resume: bool = False, progress: bool =
     """Train into the run folder ``run``; returns the best checkpoint."""
     from lrcn.models.backbones import create_backbone
     from lrcn.runs import best_checkpoint, write_run_config
-    from lrcn.training import make_trainer
+    from lrcn.training import checkpoint_to_resume, make_trainer
 
     cfg.check()
     run = Path(run)
-    last = run / "checkpoints" / "last.ckpt"
-    if resume and not last.is_file():
-        raise LrcnError(f"{run}: nothing to resume (no checkpoints/last.ckpt)")
-    if not resume and last.is_file():
-        raise LrcnError(f"{run}: already trained; pass --resume to continue, or choose another --out")
+    ckpt = checkpoint_to_resume(run, resume)
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     videos = read_videos(cfg.data)
     if int(os.environ.get("RANK", "0")) == 0:
@@ -478,10 +474,10 @@ def train(cfg: ActivityConfig, run: Path, resume: bool = False, progress: bool =
     monitor, mode = ("val/video_acc", "max") if videos.val else ("train/loss_epoch", "min")
     # Fine-tuning runs the CNN in training too: in bf16 autocast when its precision says so (~1.4x faster on CPU)
     precision = "bf16-mixed" if cfg.train.finetune and d.precision == "bf16" else "32-true"
-    trainer = make_trainer(run, cfg.train.epochs, monitor, mode, progress=progress,
+    trainer = make_trainer(run, cfg.train.epochs, monitor, mode, progress=progress, resume=resume,
                            gradient_clip_val=cfg.train.grad_clip, num_sanity_val_steps=0,
                            limit_val_batches=1.0 if videos.val else 0, precision=precision)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
     return best_checkpoint(run)
 
 

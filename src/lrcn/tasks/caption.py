@@ -266,16 +266,12 @@ class CaptionModule(L.LightningModule):
 def train(cfg: CaptionConfig, run: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train a captioner into the run folder (config.yaml, vocab.json, checkpoints/, logs/). Returns the run."""
     from lrcn.runs import write_run_config
-    from lrcn.training import make_trainer
+    from lrcn.training import checkpoint_to_resume, make_trainer
 
     if cfg.model.variant not in VARIANTS:
         raise LrcnError(f"--variant {cfg.model.variant}: choose from {', '.join(VARIANTS)}")
     run = Path(run)
-    last = run / "checkpoints" / "last.ckpt"
-    if resume and not last.is_file():
-        raise LrcnError(f"{run}: nothing to resume (no checkpoints/last.ckpt)")
-    if not resume and (run / "checkpoints").exists():
-        raise LrcnError(f"{run}: already holds a trained run; add --resume to continue it, or choose another --out")
+    ckpt = checkpoint_to_resume(run, resume)
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     data = CaptionDataModule(cfg)
     data.setup()
@@ -283,9 +279,9 @@ def train(cfg: CaptionConfig, run: Path, resume: bool = False, progress: bool = 
     data.vocab.save(run / VOCAB_FILE)
     write_run_config(run, "caption", cfg)
     module = CaptionModule(to_dict(cfg), len(data.vocab), data.feature_dim, data.vocab.pad)
-    trainer = make_trainer(run, cfg.train.epochs, monitor="val_loss", mode="min", progress=progress,
+    trainer = make_trainer(run, cfg.train.epochs, monitor="val_loss", mode="min", progress=progress, resume=resume,
                            gradient_clip_val=cfg.train.clip, precision=cfg.train.precision)
-    trainer.fit(module, datamodule=data, ckpt_path=last if resume else None)
+    trainer.fit(module, datamodule=data, ckpt_path=ckpt)
     return run
 
 
