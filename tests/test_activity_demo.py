@@ -1,17 +1,15 @@
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+
+from cli import lrcn
 
 
 @pytest.mark.slow
 def test_quick_demo_writes_the_table_1_grid_and_results(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "lrcn", "demo", "--quick", "--only", "activity", "--out", str(tmp_path)],
-                         capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr[-3000:]
+    lrcn("demo", "--quick", "--only", "activity", "--out", tmp_path, env=env)
     results = json.loads((tmp_path / "results.json").read_text())["activity"]
     for arch in ("single_frame", "lrcn"):
         assert 0 <= results["rgb"][arch] <= 1

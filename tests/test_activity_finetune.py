@@ -1,8 +1,6 @@
 """End-to-end fine-tuning (``lrcn train activity --finetune``): the CNN trains, and eval/classify use it."""
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import lightning as L
@@ -12,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from activity_data import write_ucf101
+from cli import lrcn
 from lrcn.config import to_dict
 from lrcn.data.features import FeatureCache, FeatureSpec, mirror_of
 from lrcn.models.activity import ActivityModelConfig
@@ -127,12 +126,6 @@ def test_the_pretrained_cnn_keeps_the_cache_keys_written_before_fine_tuning_exis
     flow = FeatureSpec(source="flow-dis", views="ten", image_size=64)
     assert flow.key() == "efficientnet_lite0-flow-dis-64-e43c27b354"
     assert FeatureSpec(weights="abc").key() != FeatureSpec().key()
-
-
-def lrcn(*args, env):
-    out = subprocess.run([sys.executable, "-m", "lrcn", *map(str, args)], capture_output=True, text=True, env=env)
-    assert out.returncode == 0, f"lrcn {' '.join(map(str, args))} failed:\n{out.stderr[-3000:]}"
-    return out
 
 
 @pytest.mark.slow

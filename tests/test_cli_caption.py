@@ -1,22 +1,14 @@
 """End to end through the real CLI on a tiny synthetic scenes set (real JPEGs, real COCO/Karpathy JSON)."""
 import json
-import subprocess
-import sys
 
 import pytest
 
+from cli import CAN_LOCK_FILES, locked_copy, lrcn
 from lrcn.data.synthetic.scenes import write_scenes
 from lrcn.files import read_json
 
 TINY = ["--epochs", "2", "--embed-dim", "16", "--hidden", "16", "--image-dim", "16", "--image-size", "56",
         "--min-count", "1", "--images-per-batch", "8"]
-
-
-def lrcn(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "lrcn", *map(str, args)], capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"lrcn {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +35,14 @@ def test_caption_json_lines_keep_going_past_bad_images(trained, tmp_path):
     text.write_text("not an image")
     truncated = tmp_path / "cut.jpg"
     truncated.write_bytes(good[0].read_bytes()[:300])
-    inputs = [good[0], empty, text, truncated, good[1], tmp_path / "missing.jpg"]
-    proc = lrcn("caption", run, *inputs, "--json", "--beam", "3", check=False)
+    locked = locked_copy(good[0], tmp_path / "locked.jpg")
+    inputs = [good[0], empty, text, truncated, good[1], tmp_path / "missing.jpg", locked]
+    proc = lrcn("caption", run, *inputs, "--json", "--beam", "3", check=False, as_non_root=True)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [line["path"] for line in lines] == [str(p) for p in inputs]
-    for line, ok in zip(lines, [True, False, False, False, True, False]):
+    for line, ok in zip(lines, [True, False, False, False, True, False, not CAN_LOCK_FILES]):
         if ok:
             assert isinstance(line["caption"], str) and "error" not in line
         else:

@@ -1,26 +1,20 @@
 import json
-import subprocess
-import sys
 
 import pytest
 
+from cli import CAN_LOCK_FILES, locked_copy, lrcn
 from lrcn.data.synthetic.kitchen import KitchenConfig, render_interval, write_kitchen
 from lrcn.data.video import write_video
 
 TINY = KitchenConfig(sessions=5, intervals_per_session=3, frames_per_interval=8)
 
 
-def _lrcn(*args):
-    return subprocess.run([sys.executable, "-m", "lrcn", *map(str, args)], capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("describe")
     data = write_kitchen(tmp / "kitchen", seed=0, cfg=TINY, workers=1)
-    out = _lrcn("train", "describe", "--data", data, "--variant", "crf-prob", "--out", tmp / "run",
-                "--epochs", 2, "--sr-epochs", 2)
-    assert out.returncode == 0, out.stderr[-2000:]
+    lrcn("train", "describe", "--data", data, "--variant", "crf-prob", "--out", tmp / "run", "--epochs", 2,
+         "--sr-epochs", 2)
     return tmp / "run"
 
 
@@ -35,15 +29,13 @@ def test_a_variant_reuses_another_runs_sr_stage(run, tmp_path):
     import yaml
 
     data = yaml.safe_load((run / "config.yaml").read_text())["data"]
-    out = _lrcn("train", "describe", "--data", data, "--variant", "direct", "--out", tmp_path / "direct",
-                "--sr", run, "--epochs", 1)
-    assert out.returncode == 0, out.stderr[-2000:]
+    lrcn("train", "describe", "--data", data, "--variant", "direct", "--out", tmp_path / "direct", "--sr", run,
+         "--epochs", 1)
     assert (tmp_path / "direct" / "sr" / "pca.pt").read_bytes() == (run / "sr" / "pca.pt").read_bytes()
 
 
 def test_eval_writes_bleu_and_sr_accuracy(run):
-    out = _lrcn("eval", "describe", run)
-    assert out.returncode == 0, out.stderr[-2000:]
+    out = lrcn("eval", "describe", run)
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"bleu4", "meteor", "cider"} <= set(metrics)
     assert set(metrics["sr_accuracy"]) == {"activity", "tool", "object", "source", "target", "tuple"}
@@ -59,8 +51,10 @@ def test_describe_any_container_and_bad_inputs_in_one_batch(run, tmp_path):
     write_video(tmp_path / "clip.mkv", clip)
     (tmp_path / "empty.avi").write_bytes(b"")
     (tmp_path / "text.avi").write_text("not a video")
-    paths = [tmp_path / "clip.mp4", tmp_path / "empty.avi", tmp_path / "text.avi", tmp_path / "missing.avi", tmp_path / "clip.mkv"]
-    out = _lrcn("describe", run, *paths, "--json")
+    locked = locked_copy(tmp_path / "clip.mp4", tmp_path / "locked.mp4")
+    paths = [tmp_path / "clip.mp4", tmp_path / "empty.avi", tmp_path / "text.avi", tmp_path / "missing.avi",
+             tmp_path / "clip.mkv", locked]
+    out = lrcn("describe", run, *paths, "--json", check=False, as_non_root=True)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
@@ -69,6 +63,7 @@ def test_describe_any_container_and_bad_inputs_in_one_batch(run, tmp_path):
         assert good["sentence"] and set(good["sr"]) == {"activity", "tool", "object", "source", "target"}
         assert all(0 < v["prob"] <= 1 for v in good["sr"].values())
     assert "empty" in lines[1]["error"] and "not" in lines[2]["error"] and "no such file" in lines[3]["error"].lower()
+    assert "permission denied" in lines[5]["error"] or not CAN_LOCK_FILES
 
 
 def test_python_api_and_wrong_run_folder(run, tmp_path):
@@ -77,12 +72,13 @@ def test_python_api_and_wrong_run_folder(run, tmp_path):
 
     with pytest.raises(LrcnError, match="not a run folder"):
         load_predictor(tmp_path)
-    out = _lrcn("describe", tmp_path, tmp_path / "x.avi")
+    out = lrcn("describe", tmp_path, tmp_path / "x.avi", check=False)
     assert out.returncode == 1 and "not a run folder" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_sr_from_a_folder_without_an_sr_stage_is_one_clear_error(tmp_path):
-    out = _lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-max", "--out", tmp_path / "r", "--sr", tmp_path)
+    out = lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-max", "--out", tmp_path / "r", "--sr", tmp_path,
+               check=False)
     assert out.returncode == 1 and "no SR stage" in out.stderr and "Traceback" not in out.stderr
-    out = _lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-mean", "--out", tmp_path / "r")
+    out = lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-mean", "--out", tmp_path / "r", check=False)
     assert out.returncode == 1 and "choose from" in out.stderr

@@ -1,9 +1,7 @@
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
+from cli import lrcn
 from lrcn.data.synthetic.kitchen import KitchenConfig, render_interval, sentences, write_kitchen
 from lrcn.data.tacos import read_tacos
 from lrcn.data.video import read_video
@@ -69,6 +67,5 @@ def test_sentences_mention_every_slot_in_varied_phrasings():
 
 
 def test_cli_synth_kitchen(tmp_path):
-    subprocess.run([sys.executable, "-m", "lrcn", "synth", "kitchen", "--out", str(tmp_path), "--sessions", "3",
-                    "--workers", "1"], check=True, capture_output=True)
+    lrcn("synth", "kitchen", "--out", tmp_path, "--sessions", 3, "--workers", 1)
     assert len(read_tacos(tmp_path)) == 12

@@ -1,11 +1,10 @@
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from cli import lrcn
 from lrcn.data.coco import read_coco, read_karpathy
 from lrcn.data.images import load_image
 from lrcn.data.synthetic.scene_captions import NOUNS, direction
@@ -121,10 +120,8 @@ def test_test_scenes_are_rarely_seen_whole_in_training():
 
 
 def test_cli_writes_the_data_set_and_rejects_a_file_as_out(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "lrcn", "synth", "scenes", "--out", str(tmp_path / "s"), "--train", "3", "--val", "1",
-                           "--test", "2"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    lrcn("synth", "scenes", "--out", tmp_path / "s", "--train", 3, "--val", 1, "--test", 2)
     assert len(read_karpathy(tmp_path / "s" / "dataset_scenes.json", tmp_path / "s")) == 6
     (tmp_path / "file").write_text("x")
-    done = subprocess.run([sys.executable, "-m", "lrcn", "synth", "scenes", "--out", str(tmp_path / "file")], capture_output=True, text=True)
+    done = lrcn("synth", "scenes", "--out", tmp_path / "file", check=False)
     assert done.returncode == 1 and "file: exists and is not a folder" in done.stderr and "Traceback" not in done.stderr

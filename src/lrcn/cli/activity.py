@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lrcn.cli.answers import predict_each, print_answers
+from lrcn.cli.answers import input_files, predict_each, print_answers
 from lrcn.cli.apps import app, eval_app, train_app
 from lrcn.errors import LrcnError
 
@@ -107,7 +107,7 @@ def _pct(x) -> str:
 @app.command()
 def classify(
     run: Path = typer.Argument(..., help="A trained activity run folder."),
-    videos: list[Path] = typer.Argument(..., help="Video files."),
+    videos: list[Path] = input_files("Video files."),
     fuse: Optional[list[Path]] = typer.Option(None, help="Another run to fuse with (e.g. the flow stream)."),
     weights: Optional[str] = typer.Option(None, help="Fusion weights, RUN first (default: equal)."),
     top_k: int = typer.Option(5, help="How many classes to list."),

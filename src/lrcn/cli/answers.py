@@ -16,6 +16,11 @@ from rich.console import Console
 from lrcn.errors import LrcnError
 
 
+def input_files(help: str):
+    """The batch argument: Click's own readability check would stop the whole batch at one unreadable file."""
+    return typer.Argument(..., help=help, readable=False)
+
+
 def predict_each(predict: Callable[[Path], dict], paths: Iterable[Path]) -> Iterator[dict]:
     """``predict(path)`` for each path; a user error becomes that path's error answer."""
     for path in paths:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lrcn.cli.answers import print_answers
+from lrcn.cli.answers import input_files, print_answers
 from lrcn.cli.apps import app, eval_app, train_app
 from lrcn.errors import LrcnError
 
@@ -126,7 +126,7 @@ def eval_retrieval(
 @app.command()
 def caption(
     run: Path = typer.Argument(..., help="A caption run folder."),
-    images: list[Path] = typer.Argument(..., help="Image files."),
+    images: list[Path] = input_files("Image files."),
     beam: int = BEAM,
     sample: int = SAMPLE,
     temperature: float = TEMPERATURE,

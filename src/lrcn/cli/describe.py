@@ -4,7 +4,7 @@ from typing import Optional
 
 import typer
 
-from lrcn.cli.answers import predict_each, print_answers
+from lrcn.cli.answers import input_files, predict_each, print_answers
 from lrcn.cli.apps import app, eval_app, train_app
 from lrcn.errors import LrcnError
 
@@ -56,7 +56,7 @@ def eval_describe(
 @app.command()
 def describe(
     run: Path = typer.Argument(..., help="A describe run folder."),
-    videos: list[Path] = typer.Argument(..., help="Video files (any container PyAV reads)."),
+    videos: list[Path] = input_files("Video files (any container PyAV reads)."),
     json_lines: bool = typer.Option(False, "--json", help="JSON Lines on stdout, one object per video."),
 ) -> None:
     """A sentence and the SR tuple (each slot with its probability) for each video."""
