@@ -186,3 +186,14 @@ def test_two_streams_train_evaluate_fused_and_classify_fused(run, data, env, tmp
     for label in score:
         expected = 0.5 * {t["label"]: t["score"] for t in one["top"]}[label] + 0.5 * {t["label"]: t["score"] for t in other["top"]}[label]
         assert score[label] == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.skipif(not CAN_LOCK_FILES, reason="root without setpriv reads any file")
+def test_train_skips_an_unreadable_video_and_names_it(tmp_path, env):
+    data = write_ucf101(tmp_path / "UCF101", groups=3, test_groups=1)
+    video = data / "MoveLeft" / "v_MoveLeft_g01_c01.avi"
+    video.chmod(0)
+    out = lrcn("train", "activity", "--data", data, "--out", tmp_path / "r", "--epochs", 1, *TINY, env=env,
+               as_non_root=True)
+    skipped = (tmp_path / "r" / "skipped.txt").read_text().splitlines()
+    assert skipped == [f"{video}: permission denied"] and "Traceback" not in out.stderr
