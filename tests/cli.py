@@ -6,7 +6,18 @@ import sys
 
 # Root reads any file; without the two capabilities that let it (util-linux's setpriv), it cannot read mode 000.
 _AS_NON_ROOT = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
-CAN_LOCK_FILES = not _AS_NON_ROOT or shutil.which("setpriv") is not None
+
+
+def _can_lock_files() -> bool:
+    """Whether a mode-000 file is unreadable to ``lrcn(..., as_non_root=True)`` (a container may forbid setpriv)."""
+    if not _AS_NON_ROOT:
+        return True
+    if shutil.which("setpriv") is None:
+        return False
+    return subprocess.run([*_AS_NON_ROOT, "true"], capture_output=True).returncode == 0
+
+
+CAN_LOCK_FILES = _can_lock_files()
 
 
 def locked_copy(src, dst):

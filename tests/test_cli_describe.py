@@ -77,8 +77,8 @@ def test_python_api_and_wrong_run_folder(run, tmp_path):
 
 
 def test_sr_from_a_folder_without_an_sr_stage_is_one_clear_error(tmp_path):
-    out = lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-max", "--out", tmp_path / "r", "--sr", tmp_path,
-               check=False)
+    out = lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-max", "--out", tmp_path / "r",
+               "--sr", tmp_path, check=False)
     assert out.returncode == 1 and "no SR stage" in out.stderr and "Traceback" not in out.stderr
     out = lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-mean", "--out", tmp_path / "r", check=False)
     assert out.returncode == 1 and "choose from" in out.stderr

@@ -84,7 +84,8 @@ def make_trainer(run: str | os.PathLike, max_epochs: int, monitor: str, mode: st
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
     csv_logger = ResumedCSVLogger if resume else CSVLogger
-    loggers = [csv_logger(run, name="logs", version=""), TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
+    loggers = [csv_logger(run, name="logs", version=""),
+               TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1:  # under torchrun: one process per device, the launcher's layout
         strategy = "ddp" if strategy == "auto" else strategy
