@@ -23,8 +23,6 @@ from lrcn.files import atomic_path
 logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
 # Lightning 2.6 builds torch's deprecated LeafSpec on every batch; the user can do nothing about that warning.
 warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
-# A resumed run's checkpoint folder is full by design; checkpoint_to_resume guards against training over a run.
-warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -83,7 +81,10 @@ def make_trainer(run: str | os.PathLike, max_epochs: int, monitor: str, mode: st
     callbacks = [best, last]
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
-    csv_logger = ResumedCSVLogger if resume else CSVLogger
+    csv_logger = CSVLogger
+    if resume:  # the checkpoint folder is full by design: only a resumed run silences Lightning's warning about it
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+        csv_logger = ResumedCSVLogger
     loggers = [csv_logger(run, name="logs", version=""),
                TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
     world = int(os.environ.get("WORLD_SIZE", "1"))
