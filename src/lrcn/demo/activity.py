@@ -16,6 +16,8 @@ PAPER = {
 UCF101_FRAMES = 2.5e6  # 13,320 videos, ~7 s each at 25 fps
 FUSIONS = {"fusion_1_2": (0.5, 0.5), "fusion_1_3": (1 / 3, 2 / 3)}
 ARCHS = {"single_frame": "single-frame", "lrcn": "lrcn"}
+STREAMS = ("rgb", "flow")
+RUNS = [f"activity-{m}-{a}" for m in STREAMS for a in ARCHS.values()]  # the demo's run folders
 
 
 def settings(quick: bool) -> dict:
@@ -34,7 +36,6 @@ def run(ctx: DemoContext) -> Section:
     data = ctx.data / "actions"
     if not (data / "ucfTrainTestlist" / "testlist01.txt").is_file():
         write_actions(data, seed=ctx.seed, videos_per_class=s["videos_per_class"], num_frames=s["num_frames"])
-    modalities = ["rgb", "flow"]
     base = ActivityConfig(
         DataConfig(root=data, split=1, image_size=s["image_size"], cache=ctx.cache, workers=1),
         ActivityModelConfig(fc6=256),
@@ -47,7 +48,7 @@ def run(ctx: DemoContext) -> Section:
     # the mirrored crops' scores back.
     mirror = [f"{a}:{b}" for a, b in MIRRORED.items() if CLASSES.index(a) < CLASSES.index(b)]
     metrics: dict[str, dict[str, dict]] = {}
-    for modality in modalities:
+    for modality in STREAMS:
         for key, arch in ARCHS.items():
             run_dir = ctx.run_dir(f"activity-{modality}-{arch}")
             if run_dir.exists():
@@ -57,13 +58,12 @@ def run(ctx: DemoContext) -> Section:
                           train=replace(base.train, reverse_pairs=reverse[modality], mirror_pairs=mirror))
             train(cfg, run_dir, progress=False)
             metrics.setdefault(modality, {})[key] = evaluate(run_dir)
-    if "flow" in modalities:
-        for fusion, weights in FUSIONS.items():
-            for key, arch in ARCHS.items():
-                both = evaluate(ctx.run_dir(f"activity-rgb-{arch}"), fuse_run=ctx.run_dir(f"activity-flow-{arch}"),
-                                weights=weights)
-                metrics.setdefault(fusion, {})[key] = both["fusion"]
-    curves = plot_curves(ctx, [f"activity-{m}-{a}" for m in modalities for a in ARCHS.values()])
+    for fusion, weights in FUSIONS.items():
+        for key, arch in ARCHS.items():
+            both = evaluate(ctx.run_dir(f"activity-rgb-{arch}"), fuse_run=ctx.run_dir(f"activity-flow-{arch}"),
+                            weights=weights)
+            metrics.setdefault(fusion, {})[key] = both["fusion"]
+    curves = plot_curves(ctx, RUNS)
     results = {"activity": {col: {k: m["video_acc"] for k, m in row.items()} for col, row in metrics.items()}}
     markdown = report(ctx, metrics, s, curves, CLASSES, PAIRS) + "\n" + flow_cost(sorted(data.glob("*/*.avi"))[:4])
     return Section("Activity recognition (UCF101 format, synthetic actions)", markdown, results)
@@ -89,7 +89,7 @@ def flow_cost(videos: list[Path]) -> str:
 
 def report(ctx: DemoContext, metrics: dict, s: dict, curves: str, classes: list[str], pairs: list) -> str:
     any_run = next(iter(next(iter(metrics.values())).values()))
-    columns = [c for c in ("rgb", "flow", "fusion_1_2", "fusion_1_3")]
+    columns = ("rgb", "flow", "fusion_1_2", "fusion_1_3")
     names = {"rgb": "RGB", "flow": "Flow", "fusion_1_2": "Fusion 1/2-1/2", "fusion_1_3": "Fusion 1/3-2/3"}
     head = "| model | " + " | ".join(f"{names[c]} ours | {names[c]} paper" for c in columns) + " |"
     lines = [
@@ -104,25 +104,18 @@ def report(ctx: DemoContext, metrics: dict, s: dict, curves: str, classes: list[
         "|---|" + "---:|---:|" * len(columns),
     ]
     for key, label in (("single_frame", "Single frame"), ("lrcn", "LRCN")):
-        cells = []
-        for c in columns:
-            ours = metrics.get(c, {}).get(key, {}).get("video_acc")
-            cells += ["n/a" if ours is None else f"{100 * ours:.1f}", f"{PAPER[key][c]:.2f}"]
+        cells = [f"{100 * metrics[c][key]['video_acc']:.1f} | {PAPER[key][c]:.2f}" for c in columns]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", "Configs: " + ", ".join(f"[`{r}`]({r}/config.yaml)" for r in runs_of(metrics)) + ".", ""]
+    lines += ["", "Configs: " + ", ".join(f"[`{r}`]({r}/config.yaml)" for r in RUNS) + ".", ""]
     lines += per_class_table(metrics, pairs)
     lines += ["", "Confusion matrices (row = true class):", ""]
-    lines += [f"![{r}]({r}/confusion.png)" for r in runs_of(metrics)]
+    lines += [f"![{r}]({r}/confusion.png)" for r in RUNS]
     lines += ["", f"Training curves: ![training curves]({curves})", ""]
     return "\n".join(lines)
 
 
-def runs_of(metrics: dict) -> list[str]:
-    return [f"activity-{m}-{a}" for m in ("rgb", "flow") if m in metrics for a in ARCHS.values()]
-
-
 def per_class_table(metrics: dict, pairs: list) -> list[str]:
-    cols = [(c, k) for c in ("rgb", "flow", "fusion_1_2") if c in metrics for k in ARCHS]
+    cols = [(c, k) for c in ("rgb", "flow", "fusion_1_2") for k in ARCHS]
     short = {"single_frame": "SF", "lrcn": "LRCN"}
     lines = ["Per-class video accuracy (%), each class beside its time reversal:", "",
              "| class | " + " | ".join(f"{c} {short[k]}" for c, k in cols) + " |", "|---|" + "---:|" * len(cols)]
