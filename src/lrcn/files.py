@@ -1,6 +1,7 @@
 """Atomic writes: a file is either the old version or the complete new one, never half-written."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -35,3 +36,11 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def fingerprint(path: str | os.PathLike) -> str:
+    """A short key for a file's contents as of now: its absolute path, size and modification time hashed (an
+    edited file gets a new key; cheap, as it never reads the file)."""
+    path = Path(path).resolve()
+    st = path.stat()
+    return hashlib.sha1(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]

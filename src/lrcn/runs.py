@@ -1,38 +1,165 @@
-"""One run = one folder: ``config.yaml`` (with its ``task``), ``checkpoints/``, ``logs/``, ``metrics.json``, plots."""
+"""One run = one folder, and one lifecycle for every task.
+
+A run folder holds ``config.yaml`` (the resolved config, tagged with its ``task``), ``model.json`` (what
+prediction needs besides the weights: class names, feature size, ...), ``checkpoints/{best,last}.ckpt``,
+``logs/``, ``skipped.txt`` and whatever evaluation writes (``metrics.json``, plots).
+
+:func:`start` is the only way training opens a run folder:
+
+- a new run refuses a folder that already holds one, unless ``force`` (which clears it) or ``resume``;
+- ``resume`` continues from ``checkpoints/last.ckpt`` with the saved config, never one rebuilt from flags
+  (only ``resumable`` fields such as ``epochs`` may change); killed before its first checkpoint, a run
+  resumes by starting over from its saved config;
+- one training at a time: a second process gets one clear error (an ``flock`` on ``RUN/.lock``);
+- only rank 0 (under ``torchrun``) writes; every rank seeds the same way.
+"""
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from lrcn.config import load_yaml, save_yaml
+from lrcn.config import changed, from_dict, load_yaml, resolve, save_yaml, to_dict
 from lrcn.errors import LrcnError
+from lrcn.files import read_json, write_json
 
 CONFIG = "config.yaml"
+MODEL_INFO = "model.json"
+LOCK = ".lock"
 
 
-def write_run_config(run: str | os.PathLike, task: str, cfg) -> None:
-    """Save the resolved config of a run, tagged with its task (activity, caption, describe)."""
-    from lrcn.config import to_dict
-
-    save_yaml(Path(run) / CONFIG, {"task": task, **to_dict(cfg)})
+def is_rank_zero() -> bool:
+    """True in a single process, and on rank 0 under ``torchrun`` (before and after the process group exists)."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
-def read_run_config(run: str | os.PathLike) -> tuple[str, dict]:
-    """(task, config dict) of a run folder; LrcnError if ``run`` is not one."""
-    run = Path(run)
-    if not (run / CONFIG).is_file():
-        raise LrcnError(f"{run}: not a run folder (no {CONFIG})")
-    data = load_yaml(run / CONFIG)
+@dataclass
+class Run:
+    path: Path
+    task: str
+    config: Any  # the task's config dataclass
+    resume_from: Path | None = None  # the checkpoint training continues from
+    _lock: Any = field(default=None, repr=False)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    def checkpoint(self) -> Path:
+        """The run's best checkpoint, else its last; LrcnError if it has none."""
+        for name in ("best.ckpt", "last.ckpt"):
+            if (self.checkpoints / name).is_file():
+                return self.checkpoints / name
+        raise LrcnError(f"{self.path}: no checkpoint (train it first, or --resume it)")
+
+    def write_info(self, info: dict) -> None:
+        """``model.json``: what prediction needs besides the config and the weights (rank 0 writes)."""
+        if is_rank_zero():
+            write_json(self.path / MODEL_INFO, info)
+
+    def info(self) -> dict:
+        path = self.path / MODEL_INFO
+        if not path.is_file():
+            raise LrcnError(f"{self.path}: no {MODEL_INFO} (a run from before lrcn 0.2, or not trained); retrain it")
+        return read_json(path)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def read_config(path: str | os.PathLike) -> tuple[str, dict]:
+    """(task, config dict) of a run folder; LrcnError if ``path`` is not one."""
+    path = Path(path)
+    if not (path / CONFIG).is_file():
+        raise LrcnError(f"{path}: not a run folder (no {CONFIG})")
+    data = load_yaml(path / CONFIG)
     task = data.pop("task", None)
-    if task is None:
-        raise LrcnError(f"{run / CONFIG}: no 'task' key")
+    if not isinstance(task, str):
+        raise LrcnError(f"{path / CONFIG}: no 'task' key")
     return task, data
 
 
-def best_checkpoint(run: str | os.PathLike) -> Path:
-    """The run's best checkpoint, else its last; LrcnError if it has none."""
-    ckpts = Path(run) / "checkpoints"
-    for name in ("best.ckpt", "last.ckpt"):
-        if (ckpts / name).is_file():
-            return ckpts / name
-    raise LrcnError(f"{run}: no checkpoint (train it first)")
+def open_run(path: str | os.PathLike, task: str, config_cls: type) -> Run:
+    """An existing run folder of ``task``, its config parsed (strictly) into ``config_cls``."""
+    path = Path(path)
+    found, data = read_config(path)
+    if found != task:
+        raise LrcnError(f"{path}: a {found} run, not a {task} run")
+    return Run(path, task, from_dict(config_cls, data, str(path / CONFIG)))
+
+
+def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = False, force: bool = False,
+          flags: dict | None = None) -> Run:
+    """Open ``path`` for training ``config`` (see the module docstring). ``flags``: with ``resume``, the options
+    given on the command line ({"train.epochs": 40}), checked against the saved config."""
+    path = Path(path)
+    if resume and force:
+        raise LrcnError("--resume and --force: give one (continue the run, or start it over)")
+    lock = _lock(path) if is_rank_zero() else None
+    try:
+        if resume:
+            saved = open_run(path, task, type(config)).config if (path / CONFIG).is_file() else None
+            if saved is None:
+                raise LrcnError(f"{path}: nothing to resume (no {CONFIG}); train it without --resume")
+            if flags is None:  # the Python API: the config given, against the saved one
+                flags = changed(config, saved)
+            config = resolve(type(config), flags, saved=saved)
+            last = path / "checkpoints" / "last.ckpt"
+            resume_from = last if last.is_file() else None
+            if resume_from is None and is_rank_zero():
+                _clear(path)  # killed before its first checkpoint: start over from the saved config
+        else:
+            _check_new(path, force)
+            resume_from = None
+        if is_rank_zero():
+            save_yaml(path / CONFIG, {"task": task, **to_dict(config)})
+    except BaseException:
+        if lock is not None:
+            lock.close()
+        raise
+    return Run(path, task, config, resume_from, lock)
+
+
+def _lock(path: Path):
+    path.mkdir(parents=True, exist_ok=True)
+    f = open(path / LOCK, "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise LrcnError(f"{path}: another process is training this run (it holds {path / LOCK})") from None
+    return f
+
+
+def _check_new(path: Path, force: bool) -> None:
+    contents = [p for p in path.iterdir() if p.name != LOCK] if path.is_dir() else []
+    if not contents:
+        return
+    if not (path / CONFIG).is_file():
+        raise LrcnError(f"{path}: not empty and not a run folder; choose another --out")
+    if not force:
+        raise LrcnError(f"{path}: a run folder already; pass --resume to continue it, --force to start it over, "
+                        "or choose another --out")
+    _clear(path)
+
+
+def _clear(path: Path) -> None:
+    """Empty a run folder (its lock stays: this process holds it)."""
+    for p in path.iterdir():
+        if p.name == LOCK:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()

@@ -1,4 +1,5 @@
-"""The one Lightning Trainer setup every task uses: run-folder logs, atomic checkpoints, progress bar, seeding."""
+"""What every task's training shares: the LightningModule base (optimiser, the network at ``self.model``) and the
+one Trainer setup (run-folder logs, atomic checkpoints, device, precision, DDP under torchrun, a Rich bar)."""
 from __future__ import annotations
 
 import csv
@@ -11,18 +12,43 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.loggers.logger import rank_zero_experiment
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from lrcn.errors import LrcnError
+from lrcn.device import accelerator, lightning_precision
 from lrcn.files import atomic_path
+from lrcn.tasks import TrainConfig
 
 # Lightning's start-up chatter (accelerators found, logger tips) is not for our users; warnings still show.
 logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
 # Lightning 2.6 builds torch's deprecated LeafSpec on every batch; the user can do nothing about that warning.
 warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+
+
+class TaskModule(L.LightningModule):
+    """A task's LightningModule: the network prediction loads is ``self.model`` (its weights are the checkpoint's
+    ``model.*``); AdamW over it, the CNN (``self.model.backbone``, when fine-tuned) at ``lr x backbone_lr_mult``."""
+
+    model: torch.nn.Module
+    train_cfg: TrainConfig
+
+    def trainable(self) -> list[torch.nn.Parameter]:
+        """The parameters the optimiser moves, the CNN's left out (they get their own group)."""
+        backbone = set(map(id, self.backbone_parameters()))
+        return [p for p in self.model.parameters() if p.requires_grad and id(p) not in backbone]
+
+    def backbone_parameters(self) -> list[torch.nn.Parameter]:
+        backbone = getattr(self.model, "backbone", None)
+        return [] if backbone is None else list(backbone.parameters())
+
+    def configure_optimizers(self):
+        t = self.train_cfg
+        groups = [{"params": self.trainable()}]
+        if self.backbone_parameters():
+            groups.append({"params": self.backbone_parameters(), "lr": t.lr * t.backbone_lr_mult})
+        return torch.optim.AdamW(groups, lr=t.lr, weight_decay=t.weight_decay)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -54,47 +80,40 @@ class ResumedCSVLogger(CSVLogger):
         return self._experiment
 
 
-def checkpoint_to_resume(run: Path, resume: bool) -> Path | None:
-    """``run/checkpoints/last.ckpt`` with ``--resume``; None for a new run. Refuses to train over a finished run."""
-    last = run / "checkpoints" / "last.ckpt"
-    if resume and not last.is_file():
-        raise LrcnError(f"{run}: nothing to resume (no checkpoints/last.ckpt)")
-    if not resume and last.is_file():
-        raise LrcnError(f"{run}: already trained; pass --resume to continue, or choose another --out")
-    return last if resume else None
+def make_trainer(root: Path, *, epochs: int, monitor: str, mode: str = "max", resumed: bool = False,
+                 device: torch.device = torch.device("cpu"), precision: str = "fp32", grad_clip: float = 0.0,
+                 progress: bool = True, **kwargs) -> L.Trainer:
+    """A Trainer writing into ``root`` (a run folder, or a stage of one): ``checkpoints/{best,last}.ckpt``, ``logs/``
+    (TensorBoard + CSV; with ``resumed``, the CSV log is appended to).
 
-
-def make_trainer(run: str | os.PathLike, max_epochs: int, monitor: str, mode: str = "max",
-                 devices: int | str = "auto", strategy: str = "auto", progress: bool = True, resume: bool = False,
-                 **kwargs) -> L.Trainer:
-    """A Trainer that writes into the run folder: ``checkpoints/{best,last}.ckpt``, ``logs/`` (TensorBoard + CSV).
-
-    With ``resume`` the CSV log is appended to, not started afresh. Runs unchanged under
-    ``torchrun --nproc_per_node N`` (DDP; gloo on CPU).
+    Runs unchanged under ``torchrun --nproc_per_node N`` (DDP: gloo on CPU, NCCL on GPUs), one process per device.
     """
-    run = Path(run)
-    best = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor=monitor, mode=mode,
+    best = ModelCheckpoint(dirpath=root / "checkpoints", filename="best", monitor=monitor, mode=mode,
                            enable_version_counter=False)
     # Not ``save_last=True``: Lightning then writes last.ckpt only when best.ckpt improves, so resume went back.
-    last = ModelCheckpoint(dirpath=run / "checkpoints", filename="last", monitor=None, save_top_k=1,
+    last = ModelCheckpoint(dirpath=root / "checkpoints", filename="last", monitor=None, save_top_k=1,
                            enable_version_counter=False)
-    callbacks = [best, last]
+    callbacks: list = [best, last]
     if progress:
-        callbacks.append(TQDMProgressBar(refresh_rate=10))
+        callbacks.append(RichProgressBar(leave=True))
     csv_logger = CSVLogger
-    if resume:  # the checkpoint folder is full by design: only a resumed run silences Lightning's warning about it
+    if resumed:  # the checkpoint folder is full by design: only then silence Lightning's warning
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
         csv_logger = ResumedCSVLogger
-    loggers = [csv_logger(run, name="logs", version=""),
-               TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
+    loggers = [csv_logger(root, name="logs", version=""),
+               TensorBoardLogger(root, name="logs", version="", default_hp_metric=False)]
+    devices, strategy = "auto", "auto"
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1:  # under torchrun: one process per device, the launcher's layout
-        strategy = "ddp" if strategy == "auto" else strategy
-        if devices == "auto":
-            devices = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-            kwargs.setdefault("num_nodes", world // devices)
+        strategy = "ddp"
+        devices = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        kwargs.setdefault("num_nodes", world // devices)
+    elif device.type != "cpu":
+        devices = [device.index] if device.index is not None else 1
     return L.Trainer(
-        default_root_dir=run, max_epochs=max_epochs, accelerator="cpu", devices=devices, strategy=strategy,
-        callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=progress,
-        enable_model_summary=False, deterministic=True, log_every_n_steps=1, **kwargs,
+        default_root_dir=root, max_epochs=epochs, accelerator=accelerator(device), devices=devices, strategy=strategy,
+        precision=lightning_precision(precision), gradient_clip_val=grad_clip or None, callbacks=callbacks,
+        logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=progress, enable_model_summary=False,
+        # bit-exact on the CPU; on a GPU some kernels (adaptive pooling's backward, ...) have no deterministic version
+        deterministic=True if device.type == "cpu" else "warn", log_every_n_steps=1, **kwargs,
     )

@@ -1,13 +1,14 @@
-"""Command line: thin wrappers that parse, call a task, and print. Each task's commands live in its own module."""
+"""Command line: thin wrappers that parse, call the core, and print. One module of commands per concern."""
 from __future__ import annotations
 
+import logging
 import sys
 
 from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "synth", "activity", "caption", "describe"]
+COMMAND_MODULES = ["demo", "synth", "train", "activity", "caption", "describe", "export"]
 
 
 def main() -> None:
@@ -15,6 +16,7 @@ def main() -> None:
 
     from lrcn.cli.apps import app
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     for name in COMMAND_MODULES:
         importlib.import_module(f"lrcn.cli.{name}")
     try:

@@ -51,7 +51,7 @@ import numpy as np
 
 from lrcn.data.video import check_readable, read_video
 from lrcn.errors import LrcnError
-from lrcn.files import atomic_path
+from lrcn.files import atomic_path, fingerprint
 from lrcn.progress import track
 
 METHODS = ("dis", "farneback", "tvl1")
@@ -141,13 +141,10 @@ def capped_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
     return max(1, round(h * s)), max(1, round(w * s))
 
 
-def video_flow_images(path: str | os.PathLike, method: str = "dis", max_side: int | None = 320) -> np.ndarray:
-    """Decode a video and render its flow at its own size (longer side capped): (T, h, w, 3) uint8, T' = T.
-
-    Raises LrcnError (from ``read_video``) for a file that is not a decodable video.
-    """
+def flow_images(frames: np.ndarray, method: str = "dis", max_side: int | None = 320) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB frames -> their flow images at their own size (longer side capped): (T, h, w, 3)
+    uint8, T' = T (see the module docstring)."""
     check_method(method)
-    frames = read_video(path)  # (T, H, W, 3); frames that change size are resized to the first one's
     h, w = capped_size(*frames.shape[1:3], max_side)
     if (h, w) != frames.shape[1:3]:
         frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
@@ -155,6 +152,13 @@ def video_flow_images(path: str | os.PathLike, method: str = "dis", max_side: in
         return np.full((1, h, w, 3), FLOW_CENTER, np.uint8)  # no pair: one zero-flow image
     images = render_flow(compute_flow(frames, method))  # (T-1, h, w, 3)
     return np.concatenate([images, images[-1:]])  # repeat the last: aligned with the T RGB frames
+
+
+def video_flow_images(path: str | os.PathLike, method: str = "dis", max_side: int | None = 320) -> np.ndarray:
+    """Decode a video and render its flow (see :func:`flow_images`). Raises LrcnError (from ``read_video``) for a
+    file that is not a decodable video."""
+    check_method(method)
+    return flow_images(read_video(path), method, max_side)  # frames that change size: resized to the first's
 
 
 def resize_images(images: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
@@ -195,9 +199,7 @@ class FlowCache:
         self.dir = Path(root) / f"flow-{method}-{max_side or 'full'}-jpeg{quality}"
 
     def entry(self, path: str | os.PathLike) -> Path:
-        from lrcn.data.features import item_key  # lazily: features imports torch, flow workers need not
-
-        return self.dir / f"{item_key(check_readable(path))}.npz"
+        return self.dir / f"{fingerprint(check_readable(path))}.npz"
 
     def load(self, path: str | os.PathLike) -> np.ndarray:
         """(T, h, w, 3) uint8 flow images of a cached video; LrcnError if it is not cached."""

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lrcn.errors import LrcnError
-from lrcn.models.sr import SLOTS
 
+SLOTS = ("activity", "tool", "object", "source", "target")  # the SR tuple, in the CRF's chain order
 SPLITS = ("train", "val", "test")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 

@@ -6,6 +6,7 @@ container and codec FFmpeg reads works: avi, mp4, mkv, webm, mov.
 from __future__ import annotations
 
 import errno
+import io
 import os
 from pathlib import Path
 
@@ -33,19 +34,21 @@ def check_readable(path: str | os.PathLike) -> Path:
     return path
 
 
-def read_video(path: str | os.PathLike, size: tuple[int, int] | None = None, max_frames: int | None = None) -> np.ndarray:
-    """Decode every frame of a video: (T, H, W, 3) uint8 RGB.
+def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = None, max_frames: int | None = None,
+               name: str | None = None) -> np.ndarray:
+    """Decode every frame of a video file (or of its bytes): (T, H, W, 3) uint8 RGB.
 
     ``size=(H, W)`` resizes while decoding (FFmpeg's swscale; cheaper than resizing afterwards).
     Frames whose size changes midway are resized to the first frame's size. A truncated file gives
-    the frames decoded before the damage; a file with no decodable frame raises LrcnError.
+    the frames decoded before the damage; a file with no decodable frame raises LrcnError naming
+    the file (or ``name``, for bytes).
     """
-    path = check_readable(path)
+    opened, label = _open_source(src, name)
     frames: list[np.ndarray] = []
     try:
-        with av.open(str(path)) as container:
+        with av.open(opened) as container:
             if not container.streams.video:
-                raise LrcnError(f"{path}: not a video (no video stream)")
+                raise LrcnError(f"{label}: not a video (no video stream)")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             try:
@@ -62,10 +65,29 @@ def read_video(path: str | os.PathLike, size: tuple[int, int] | None = None, max
     except LrcnError:
         raise
     except (av.error.FFmpegError, ValueError, OSError) as e:
-        raise LrcnError(f"{path}: not a decodable video ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        raise LrcnError(f"{label}: not a decodable video ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
     if not frames:
-        raise LrcnError(f"{path}: not a video (no decodable frame)")
+        raise LrcnError(f"{label}: not a video (no decodable frame)")
     return np.stack(frames)
+
+
+def _open_source(src: str | os.PathLike | bytes, name: str | None) -> tuple[str | io.BytesIO, str]:
+    """What PyAV opens, and the name errors give: a checked path, or bytes in memory."""
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        label = name or "<bytes>"
+        if not len(src):
+            raise LrcnError(f"{label}: empty input (0 bytes)")
+        return io.BytesIO(src), label
+    path = check_readable(src)
+    return str(path), str(path)
+
+
+def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(T, h, w, 3) uint8 RGB -> (T, H, W, 3) for ``size=(H, W)``, with the scaler decoding uses (swscale)."""
+    if frames.shape[1:3] == tuple(size):
+        return frames
+    return np.stack([av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+                     .to_ndarray(format="rgb24", height=size[0], width=size[1]) for f in frames])
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25, codec: str = "mpeg4", quality: int = 3) -> None:
@@ -112,3 +134,9 @@ def sample_clip_starts(num_frames: int, clip_len: int = 16, stride: int = 8) -> 
 def clip_indices(num_frames: int, start: int, clip_len: int = 16) -> np.ndarray:
     """Frame indices of the clip starting at ``start``: (clip_len,), looping a video shorter than a clip."""
     return (start + np.arange(clip_len)) % num_frames
+
+
+def even_indices(start: int, end: int, num_frames: int, n: int) -> np.ndarray:
+    """``n`` frame indices spread evenly over [start, end] (clipped to the video's ``num_frames``)."""
+    end = min(end, num_frames - 1)
+    return np.linspace(min(start, end), end, n).round().astype(int)

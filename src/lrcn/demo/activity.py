@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,17 +28,21 @@ def settings(quick: bool) -> dict:
 
 def run(ctx: DemoContext) -> Section:
     from lrcn.data.synthetic.actions import CLASSES, MIRRORED, PAIRS, write_actions
+    from lrcn.features.spec import FeatureConfig
     from lrcn.models.activity import ActivityModelConfig
-    from lrcn.tasks.activity import ActivityConfig, DataConfig, TrainConfig, evaluate, train
+    from lrcn.tasks.activity.config import ActivityConfig, ActivityDataConfig, ActivityTrainConfig
+    from lrcn.tasks.activity.evaluate import evaluate
+    from lrcn.tasks.activity.train import train
 
     s = settings(ctx.quick)
     data = ctx.data / "actions"
     if not (data / "ucfTrainTestlist" / "testlist01.txt").is_file():
         write_actions(data, seed=ctx.seed, videos_per_class=s["videos_per_class"], num_frames=s["num_frames"])
     base = ActivityConfig(
-        DataConfig(root=data, split=1, image_size=s["image_size"], cache=ctx.cache, workers=1),
+        ActivityDataConfig(root=data, split=1, workers=1),
+        FeatureConfig(image_size=s["image_size"]),
         ActivityModelConfig(fc6=256),
-        TrainConfig(epochs=s["epochs"], seed=ctx.seed),
+        ActivityTrainConfig(epochs=s["epochs"], seed=ctx.seed),
     )
     # The synthetic pairs are exact time reversals: a reversed RGB clip of one is a clip of the other. Not so for
     # flow, whose vectors would also need negating, so flow trains without it.
@@ -51,17 +54,15 @@ def run(ctx: DemoContext) -> Section:
     for modality in STREAMS:
         for key, arch in ARCHS.items():
             run_dir = ctx.run_dir(f"activity-{modality}-{arch}")
-            if run_dir.exists():
-                shutil.rmtree(run_dir)  # the demo's own run folder: retrain from scratch
             cfg = replace(base, data=replace(base.data, modality=modality),
                           model=replace(base.model, arch=arch, hidden=512 if modality == "flow" else 256),
                           train=replace(base.train, reverse_pairs=reverse[modality], mirror_pairs=mirror))
-            train(cfg, run_dir, progress=False)
-            metrics.setdefault(modality, {})[key] = evaluate(run_dir)
+            train(cfg, run_dir, force=True, cache=ctx.cache, progress=False)  # the demo's own folder: retrained
+            metrics.setdefault(modality, {})[key] = evaluate(run_dir, cache=ctx.cache)
     for fusion, weights in FUSIONS.items():
         for key, arch in ARCHS.items():
             both = evaluate(ctx.run_dir(f"activity-rgb-{arch}"), fuse_run=ctx.run_dir(f"activity-flow-{arch}"),
-                            weights=weights)
+                            weights=weights, cache=ctx.cache)
             metrics.setdefault(fusion, {})[key] = both["fusion"]
     curves = plot_curves(ctx, RUNS)
     results = {"activity": {col: {k: m["video_acc"] for k, m in row.items()} for col, row in metrics.items()}}

@@ -17,9 +17,12 @@ all I x C (image, caption) pairs, and a language-only layer then runs once per c
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from lrcn.config import arg
 
 # variant -> for each LSTM layer, bottom first: does it read the static input?
 VARIANTS: dict[str, tuple[bool, ...]] = {
@@ -30,6 +33,15 @@ VARIANTS: dict[str, tuple[bool, ...]] = {
 }
 
 State = tuple[torch.Tensor, ...]  # (h1, c1, h2, c2, ...), each (B, H)
+
+
+@dataclass
+class CaptionModelConfig:
+    variant: str = arg("lrcn2f", "LSTM layout (see lrcn.models.captioner).", choices=tuple(VARIANTS))
+    embed_dim: int = arg(512, "Word embedding width (the paper: 1000).")
+    hidden: int = arg(512, "LSTM width (the paper: 1000).")
+    image_dim: int = arg(512, "Width of the projected image feature fed at every step (the paper: fc8, 1000).")
+    dropout: float = arg(0.5, "Dropout on the image projection and the top LSTM's output.")
 
 
 class LSTMLayer(nn.Module):
@@ -132,6 +144,33 @@ class Captioner(nn.Module):
             new += [h, c]
             x = h
         return self.predict(self.drop(x)), tuple(new)
+
+
+class ImageCaptioner(nn.Module):
+    """What a caption run holds: CNN features (B, D) -> the static input (B, image_dim) -> the LRCN captioner; with
+    a fine-tuned CNN (``backbone``), images (B, 3, S, S) go through it first.
+
+    The image input is the standardised CNN feature, a linear map (the authors feed fc8, pre-softmax), then
+    LayerNorm: with ~10^4 inputs per unit, Adam's steps move the projection by a lot; unnormalised, the LSTMs
+    then learned nothing (a ReLU instead died out: every caption the same).
+    """
+
+    def __init__(self, feature_dim: int, vocab_size: int, cfg: CaptionModelConfig, backbone: nn.Module | None = None):
+        super().__init__()
+        self.backbone = backbone
+        self.image_fc = nn.Sequential(nn.BatchNorm1d(feature_dim), nn.Linear(feature_dim, cfg.image_dim),
+                                      nn.LayerNorm(cfg.image_dim), nn.Dropout(cfg.dropout))
+        self.captioner = Captioner(vocab_size, cfg.image_dim, cfg.variant, cfg.embed_dim, cfg.hidden, cfg.dropout)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Features (B, D), or images (B, 3, S, S) through the CNN -> the static input (B, image_dim)."""
+        if self.backbone is not None and x.dim() == 4:
+            x = self.backbone(x)
+        return self.image_fc(x.float())
+
+    def forward(self, x: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: images' features (B, D) and words (B, L) -> next-word logits (B, L, V)."""
+        return self.captioner(self.encode(x), words)
 
 
 def sentence_logprob(model: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,

@@ -1,0 +1,138 @@
+"""Frame feature cache: each frame goes through the CNN once, and every model that reads it reuses the result.
+
+Layout: ``<root>/<spec key>/<file fingerprint>.npy``, one float16 array (T, V, D) per video or image (T frames,
+V views, D feature size), memory-mapped on read. The spec key hashes everything that changes the numbers
+(:class:`~lrcn.features.spec.FeatureSpec`); the fingerprint hashes the file's absolute path, size and
+modification time, so an edited video gets new features and a changed spec gets a new folder. Flow images
+are cached beside them (``<root>/flow-*``, :class:`lrcn.data.flow.FlowCache`). Entries are written to a
+temporary file and renamed: an interrupted build resumes where it stopped and never reads a half-written entry.
+
+The root is one place for every task and run: ``--cache DIR``, else ``$LRCN_CACHE``, else
+``$XDG_CACHE_HOME/lrcn`` (``~/.cache/lrcn``). Run folders never hold features.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from lrcn.data.transforms import VIEWS
+from lrcn.errors import LrcnError
+from lrcn.features.extractor import Extractor
+from lrcn.features.inputs import frame_views
+from lrcn.features.spec import FeatureSpec
+from lrcn.files import atomic_path, fingerprint, write_json
+from lrcn.progress import track
+
+
+def cache_root(explicit: str | os.PathLike | None = None) -> Path:
+    """The feature cache's root: ``explicit`` (``--cache``), ``$LRCN_CACHE``, or ``$XDG_CACHE_HOME/lrcn``."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("LRCN_CACHE"):
+        return Path(os.environ["LRCN_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lrcn"
+
+
+class DecodedViews(Dataset):
+    """Decodes files in worker processes: index -> (index, (T, V, 3, S, S) uint8) or (index, error line)."""
+
+    def __init__(self, paths: Sequence[Path], spec: FeatureSpec, flow_cache: Path):
+        self.paths, self.spec, self.flow_cache = paths, spec, flow_cache
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        try:
+            return i, frame_views(self.paths[i], self.spec, self.flow_cache)
+        except LrcnError as e:
+            return i, str(e)
+
+
+class FeatureCache:
+    """Features of one :class:`FeatureSpec` for any number of files, computed by ``extractor`` when missing (by
+    default the registry's CNN for the spec, built on first use, on ``device``)."""
+
+    def __init__(self, root: str | os.PathLike | None, spec: FeatureSpec, extractor: Extractor | None = None,
+                 device: str | torch.device = "auto"):
+        if spec.views not in VIEWS:
+            raise LrcnError(f"views {spec.views!r}: choose from {', '.join(VIEWS)}")
+        self.spec, self._extractor, self.device = spec, extractor, device
+        self.root = cache_root(root)
+        self.dir = self.root / spec.key()
+        self.flow = self.root / "flow"  # the flow cache every spec of a flow source reads through
+
+    @property
+    def extractor(self) -> Extractor:
+        if self._extractor is None:
+            self._extractor = Extractor(self.spec, self.device, flow_cache=self.flow)
+        return self._extractor
+
+    def entry(self, path: str | os.PathLike) -> Path:
+        return self.dir / f"{fingerprint(path)}.npy"
+
+    def has(self, path: str | os.PathLike) -> bool:
+        try:
+            return self.entry(path).exists()
+        except OSError:
+            return False
+
+    def load(self, path: str | os.PathLike) -> np.ndarray:
+        """(T, V, D) float16, memory-mapped. Call :meth:`build` first."""
+        return np.load(self.entry(path), mmap_mode="r")
+
+    def build(self, paths: Sequence[str | os.PathLike], workers: int = 1, description: str = "features") -> dict[str, str]:
+        """Compute the features of every file not yet cached. Returns {path: error line} for the files skipped."""
+        errors: dict[str, str] = {}
+        todo: list[Path] = []
+        for p in map(Path, paths):
+            try:
+                if not self.entry(p).exists():
+                    todo.append(p)
+            except OSError as e:
+                errors[str(p)] = f"{p}: {e.strerror or e}"
+        if not todo:
+            return errors
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_json(self.dir / "spec.json", asdict(self.spec))
+        loader = DataLoader(DecodedViews(todo, self.spec, self.flow), batch_size=None, num_workers=workers,
+                            prefetch_factor=4 if workers else None, persistent_workers=False)
+        for i, result in self._embed(track(loader, description, total=len(todo))):
+            if isinstance(result, str):
+                errors[str(todo[i])] = result
+            else:
+                with atomic_path(self.entry(todo[i])) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.save(f, result)
+        return errors
+
+    def _embed(self, decoded) -> Iterator[tuple[int, np.ndarray | str]]:
+        """Run the CNN over frames gathered across files into batches; yield each file's (T, V, D) float16."""
+        buffer: list[tuple[int, torch.Tensor]] = []
+        buffered = 0
+        for i, views in decoded:
+            if isinstance(views, str):
+                yield i, views
+                continue
+            buffer.append((i, views))
+            buffered += views.shape[0] * views.shape[1]
+            if buffered >= self.extractor.batch_size:
+                yield from self._flush(buffer)
+                buffer, buffered = [], 0
+        yield from self._flush(buffer)
+
+    def _flush(self, buffer) -> Iterator[tuple[int, np.ndarray]]:
+        if not buffer:
+            return
+        feats = self.extractor.embed(torch.cat([v.flatten(0, 1) for _, v in buffer]))  # (N, D)
+        offset = 0
+        for i, views in buffer:
+            t, v = views.shape[:2]
+            yield i, feats[offset : offset + t * v].view(t, v, -1).numpy()
+            offset += t * v
