@@ -12,8 +12,9 @@ from activity_data import moving_square, write_ucf101
 from lrcn.data.video import write_video
 from lrcn.errors import LrcnError
 from lrcn.data.transforms import crop_views, hflip
-from lrcn.tasks.activity import (DataConfig, TrainClips, clips_of, hold_out_groups, pair_permutation, predict_clips,
-                                 read_videos)
+from lrcn.models.activity import clips_of, predict_clips
+from lrcn.tasks.activity.config import ActivityDataConfig as DataConfig
+from lrcn.tasks.activity.data import TrainClips, hold_out_groups, pair_permutation, read_videos
 
 CLASSES = ["MoveLeft", "Still", "MoveRight", "MoveUp", "MoveDown"]
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrcn.data.features import FeatureCache, FeatureSpec
+from lrcn.features.cache import FeatureCache
+from lrcn.features.spec import FeatureSpec
 from lrcn.data.transforms import crop_views, mirrored
 from lrcn.data.video import write_video
 from lrcn.errors import LrcnError

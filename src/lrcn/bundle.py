@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from lrcn.errors import LrcnError
+from lrcn.errors import LrcnError, a
 from lrcn.files import read_json, write_json, write_text
 from lrcn.runs import CONFIG, Run, read_config
 
@@ -91,7 +91,7 @@ def open_run_bundle(path: str | os.PathLike, task: str) -> Bundle:
     """A trained run folder of ``task`` (not an export: evaluation reads the run's data set)."""
     bundle = open_bundle(path)
     if bundle.task != task:
-        raise LrcnError(f"{path}: a {bundle.task} run, not a {task} run")
+        raise LrcnError(f"{path}: {a(bundle.task)} run, not {a(task)} run")
     if bundle.exported:
         raise LrcnError(f"{path}: an export holds no data set to evaluate on; evaluate the run it came from")
     return bundle

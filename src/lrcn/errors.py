@@ -6,3 +6,8 @@ class LrcnError(Exception):
 
     The message names the input and the problem, e.g. ``"clip.avi: not a video (no decodable frame)"``.
     """
+
+
+def a(noun: str) -> str:
+    """``noun`` with its indefinite article, for messages: "an activity run", "a caption run"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

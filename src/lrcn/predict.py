@@ -16,11 +16,12 @@ run folder, not into the feature cache. Nothing on this path imports Lightning o
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from typing import Any, Iterable, Protocol
 
 from lrcn.bundle import Bundle, open_bundle
-from lrcn.errors import LrcnError
+from lrcn.errors import LrcnError, a
 from lrcn.features.inputs import Input, name_of
 
 
@@ -86,8 +87,18 @@ def _named(name: str | None, answer: dict) -> dict:
     return answer if name is None else {"path": name, **answer}
 
 
-def load(path: str | os.PathLike, device: str = "auto", **options) -> Predictor:
-    """The predictor of a run folder or an export; dispatches on the task to ``lrcn.tasks.<task>.predictor``."""
+def load(path: str | os.PathLike, device: str = "auto", task: str | None = None, **options) -> Predictor:
+    """The predictor of a run folder or an export; dispatches on the task to ``lrcn.tasks.<task>.predictor``.
+
+    ``task``: refuse a model of another task; ``options``: the task's, checked by name.
+    """
     bundle = open_bundle(path)
-    module = importlib.import_module(f"lrcn.tasks.{bundle.task}.predictor")
-    return module.load_predictor(bundle, device=device, **options)
+    if task is not None and bundle.task != task:
+        raise LrcnError(f"{path}: {a(bundle.task)} model, not {a(task)} model")
+    load_predictor = importlib.import_module(f"lrcn.tasks.{bundle.task}.predictor").load_predictor
+    known = [p for p in inspect.signature(load_predictor).parameters if p not in ("bundle", "device")]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise LrcnError(f"{path}: {a(bundle.task)} model takes no option {', '.join(unknown)} "
+                        f"(its options: {', '.join(known)})")
+    return load_predictor(bundle, device=device, **options)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lrcn.config import changed, from_dict, load_yaml, resolve, save_yaml, to_dict
-from lrcn.errors import LrcnError
+from lrcn.errors import LrcnError, a
 from lrcn.files import read_json, write_json
 
 CONFIG = "config.yaml"
@@ -95,7 +95,7 @@ def open_run(path: str | os.PathLike, task: str, config_cls: type) -> Run:
     path = Path(path)
     found, data = read_config(path)
     if found != task:
-        raise LrcnError(f"{path}: a {found} run, not a {task} run")
+        raise LrcnError(f"{path}: {a(found)} run, not {a(task)} run")
     return Run(path, task, from_dict(config_cls, data, str(path / CONFIG)))
 
 

@@ -19,6 +19,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lrcn.device import accelerator, lightning_precision
 from lrcn.files import atomic_path
+from lrcn.runs import Run
 from lrcn.tasks import TrainConfig
 
 # Lightning's start-up chatter (accelerators found, logger tips) is not for our users; warnings still show.
@@ -80,9 +81,9 @@ class ResumedCSVLogger(CSVLogger):
         return self._experiment
 
 
-def make_trainer(root: Path, *, epochs: int, monitor: str, mode: str = "max", resumed: bool = False,
-                 device: torch.device = torch.device("cpu"), precision: str = "fp32", grad_clip: float = 0.0,
-                 progress: bool = True, **kwargs) -> L.Trainer:
+def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device, mode: str = "max",
+                 resumed: bool = False, precision: str = "fp32", grad_clip: float = 0.0, progress: bool = True,
+                 **kwargs) -> L.Trainer:
     """A Trainer writing into ``root`` (a run folder, or a stage of one): ``checkpoints/{best,last}.ckpt``, ``logs/``
     (TensorBoard + CSV; with ``resumed``, the CSV log is appended to).
 
@@ -117,3 +118,13 @@ def make_trainer(root: Path, *, epochs: int, monitor: str, mode: str = "max", re
         # bit-exact on the CPU; on a GPU some kernels (adaptive pooling's backward, ...) have no deterministic version
         deterministic=True if device.type == "cpu" else "warn", log_every_n_steps=1, **kwargs,
     )
+
+
+def fit(run: Run, module: L.LightningModule, datamodule: L.LightningDataModule, *, device: torch.device, monitor: str,
+        mode: str = "max", progress: bool = True, **kwargs) -> None:
+    """Train a task's module on its data into ``run`` (continuing ``run.resume_from``), as its ``train`` config says."""
+    t = run.config.train
+    trainer = make_trainer(run.path, epochs=t.epochs, monitor=monitor, device=device, mode=mode,
+                           resumed=run.resume_from is not None, precision=t.precision, grad_clip=t.grad_clip,
+                           progress=progress, **kwargs)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=run.resume_from)

@@ -14,7 +14,6 @@ from typing import Callable, Iterable, Iterator
 import typer
 from rich.console import Console
 
-from lrcn.errors import LrcnError
 
 DEVICE = typer.Option("auto", help="auto | cpu | cuda | mps.")
 CACHE = typer.Option(None, help="Feature cache [default: $LRCN_CACHE or ~/.cache/lrcn].")
@@ -30,10 +29,7 @@ def load_model(task: str, path: Path, device: str, **options):
     """``lrcn.load(path)``, refusing a model of another task with one line."""
     from lrcn.predict import load
 
-    predictor = load(path, device=device, **options)
-    if predictor.task != task:
-        raise LrcnError(f"{path}: a {predictor.task} model, not a {task} model")
-    return predictor
+    return load(path, device=device, task=task, **options)
 
 
 def decoding(flags: dict):

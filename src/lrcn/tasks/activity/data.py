@@ -194,12 +194,19 @@ def training_frames(cache: FeatureCache, items: list, max_rows: int = 8192) -> t
 class ActivityDataModule(L.LightningDataModule):
     """Caches the training videos' features (rank 0), then serves random training clips and whole validation videos."""
 
-    def __init__(self, cfg: ActivityConfig, videos: VideoSet, run: Path, cache_dir: Path | None = None,
-                 device: torch.device = torch.device("cpu")):
+    def __init__(self, cfg: ActivityConfig, videos: VideoSet, run: Path, cache_dir: Path | None, device: torch.device):
         super().__init__()
         self.cfg, self.videos, self.run, self.device = cfg, videos, run, device
         views = "center+flip" if cfg.data.flip else "center"
         self.cache = FeatureCache(cache_dir, cfg.features.spec(views, cfg.source), device=device)
+        if cfg.train.reverse_pairs and cfg.data.modality == "flow":
+            # Reversing a flow clip in time must also negate every flow vector, which cached CNN features cannot do:
+            # a reversed "move left" clip would still show leftward flow under the label "move right".
+            raise LrcnError("--reverse-pair: time reversal needs RGB (a reversed flow clip keeps its flow's sign); "
+                            "drop it for --modality flow")
+        t, classes, root = cfg.train, videos.classes, cfg.data.root
+        self.reverse = pair_permutation(t.reverse_pairs, classes, "--reverse-pair", root)
+        self.mirror = pair_permutation(t.mirror_pairs, classes, "--mirror-pair", root)
 
     def prepare_data(self) -> None:
         """Rank 0 only: cache the features of the training videos, list the unreadable ones in RUN/skipped.txt."""
@@ -211,14 +218,6 @@ class ActivityDataModule(L.LightningDataModule):
         self.val_items = cached(self.cache, self.videos.val)
         if not self.train_items:
             raise LrcnError(f"{self.cfg.data.root}: no training video could be decoded")
-        if self.cfg.train.reverse_pairs and self.cfg.data.modality == "flow":
-            # Reversing a flow clip in time must also negate every flow vector, which cached CNN features cannot do:
-            # a reversed "move left" clip would still show leftward flow under the label "move right".
-            raise LrcnError("--reverse-pair: time reversal needs RGB (a reversed flow clip keeps its flow's sign); "
-                            "drop it for --modality flow")
-        t, classes, root = self.cfg.train, self.videos.classes, self.cfg.data.root
-        self.reverse = pair_permutation(t.reverse_pairs, classes, "--reverse-pair", root)
-        self.mirror = pair_permutation(t.mirror_pairs, classes, "--mirror-pair", root)
 
     def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int, workers: int) -> DataLoader:
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle and len(dataset) > batch_size,

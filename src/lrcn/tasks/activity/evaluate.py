@@ -32,7 +32,7 @@ class TestScores:
     skipped: list[str]
 
 
-def test_cache(stream: Stream, views: str, cache: Path | None) -> FeatureCache:
+def eval_cache(stream: Stream, views: str, cache: Path | None) -> FeatureCache:
     """Where the run's test features go: keyed by its CNN (the registry's, or its own fine-tuned weights) and views;
     computed by the run's own extractor (its crops come from the cache's spec)."""
     return FeatureCache(cache, replace(stream.extractor.spec, views=views), stream.extractor)
@@ -45,7 +45,7 @@ def score_test_set(stream: Stream, crops: int = 1, cache: Path | None = None, wo
     d = stream.cfg.data
     videos = read_videos(d)
     views = CROPS[crops]
-    fc = test_cache(stream, views, cache)
+    fc = eval_cache(stream, views, cache)
     skipped = build_features(fc, videos.test, d.workers if workers is None else workers, "test")
     items = cached(fc, videos.test)
     if not items:

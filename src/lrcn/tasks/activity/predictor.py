@@ -9,7 +9,7 @@ import torch
 from lrcn.bundle import Bundle, open_bundle
 from lrcn.config import from_dict
 from lrcn.device import resolve
-from lrcn.errors import LrcnError
+from lrcn.errors import LrcnError, a
 from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import Input
 from lrcn.models.activity import clips_of, predict_clips, running_scores
@@ -90,7 +90,7 @@ def load_predictor(bundle: Bundle, device: str = "auto", fuse: list | None = Non
     bundles = [bundle, *(open_bundle(p) for p in fuse or [])]
     for b in bundles[1:]:
         if b.task != "activity":
-            raise LrcnError(f"{b.path}: a {b.task} model, not an activity model; cannot fuse")
+            raise LrcnError(f"{b.path}: {a(b.task)} model, not an activity model; cannot fuse")
     if weights is None:
         weights = tuple(1 / len(bundles) for _ in bundles)
     if len(weights) != len(bundles):

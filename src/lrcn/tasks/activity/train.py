@@ -9,7 +9,7 @@ from lrcn.runs import Run, start
 from lrcn.tasks.activity.config import ActivityConfig
 from lrcn.tasks.activity.data import ActivityDataModule, read_videos
 from lrcn.tasks.activity.module import ActivityModule
-from lrcn.training import make_trainer
+from lrcn.training import fit
 
 
 def train(cfg: ActivityConfig, run: str | os.PathLike, *, resume: bool = False, force: bool = False,
@@ -29,8 +29,6 @@ def train(cfg: ActivityConfig, run: str | os.PathLike, *, resume: bool = False, 
         module = ActivityModule(cfg, videos.classes, feature_dim)
         datamodule = ActivityDataModule(cfg, videos, r.path, cache, dev)
         monitor, mode = ("val/video_acc", "max") if videos.val else ("train/loss_epoch", "min")
-        trainer = make_trainer(r.path, resumed=r.resume_from is not None, epochs=cfg.train.epochs, monitor=monitor, mode=mode, device=dev,
-                               precision=cfg.train.precision, grad_clip=cfg.train.grad_clip, progress=progress,
-                               num_sanity_val_steps=0, limit_val_batches=1.0 if videos.val else 0)
-        trainer.fit(module, datamodule=datamodule, ckpt_path=r.resume_from)
+        fit(r, module, datamodule, device=dev, monitor=monitor, mode=mode, progress=progress, num_sanity_val_steps=0,
+            limit_val_batches=1.0 if videos.val else 0)
         return r

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -72,8 +73,8 @@ def image_features(cache: FeatureCache, items: list[ImageCaptions], workers: int
     kept = [it for it in items if str(it.path) not in errors]
     if not kept:
         raise LrcnError(f"{what}: no readable image")
-    feats = torch.stack([torch.from_numpy(cache.load(it.path).reshape(-1)) for it in kept])  # (N, D) float16
-    return kept, feats.float(), list(errors.values())
+    feats = np.stack([cache.load(it.path).reshape(-1) for it in kept])  # (N, D) float16
+    return kept, torch.from_numpy(feats).float(), list(errors.values())
 
 
 class ImagesWithCaptions(Dataset):
@@ -106,7 +107,7 @@ def collate(batch):
 class CaptionDataModule(L.LightningDataModule):
     """Image features (or pixels, when fine-tuning) + encoded captions of the train and val splits."""
 
-    def __init__(self, cfg: CaptionConfig, cache: Path | None = None, device: torch.device = torch.device("cpu")):
+    def __init__(self, cfg: CaptionConfig, cache: Path | None, device: torch.device):
         super().__init__()
         self.cfg, self.device = cfg, device
         self.cache = feature_cache(cfg, cache, device)

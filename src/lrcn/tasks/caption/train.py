@@ -10,7 +10,7 @@ from lrcn.runs import Run, is_rank_zero, start
 from lrcn.tasks.caption.config import CaptionConfig
 from lrcn.tasks.caption.data import CaptionDataModule
 from lrcn.tasks.caption.module import CaptionModule
-from lrcn.training import make_trainer
+from lrcn.training import fit
 
 VOCAB_FILE = "vocab.json"
 
@@ -30,7 +30,5 @@ def train(cfg: CaptionConfig, run: str | os.PathLike, *, resume: bool = False, f
             write_text(r.path / "skipped.txt", "".join(f"{line}\n" for line in data.skipped))
         r.write_info({"feature_dim": data.feature_dim, "vocab_size": len(data.vocab)})
         module = CaptionModule(cfg, len(data.vocab), data.feature_dim, data.vocab.pad)
-        trainer = make_trainer(r.path, resumed=r.resume_from is not None, epochs=cfg.train.epochs, monitor="val/loss", mode="min", device=dev,
-                               precision=cfg.train.precision, grad_clip=cfg.train.grad_clip, progress=progress)
-        trainer.fit(module, datamodule=data, ckpt_path=r.resume_from)
+        fit(r, module, data, device=dev, monitor="val/loss", mode="min", progress=progress)
         return r

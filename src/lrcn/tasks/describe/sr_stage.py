@@ -68,8 +68,8 @@ def fit_sr(root: Path, cfg: DescribeConfig, sizes, z, y, train_rows, val_rows, d
     module = SRModule(z.shape[-1], sizes, cfg)
     data = DescribeData([(z[i], y[i]) for i in train_rows], [(z[i], y[i]) for i in val_rows], stack,
                         cfg.data.batch_size)
-    make_trainer(root, epochs=cfg.sr.epochs, monitor="val/sr_slots", device=device, progress=progress
-                 ).fit(module, datamodule=data)
+    make_trainer(root, epochs=cfg.sr.epochs, monitor="val/sr_slots", device=device, progress=progress).fit(
+        module, datamodule=data)
     module.model.load_state_dict(model_weights(Run(root, "describe", None).checkpoint()))
     return module.model.eval().cpu()
 
@@ -104,11 +104,16 @@ def train_sr(sr_dir: Path, cfg: DescribeConfig, intervals: list[Interval], frame
     save({"keys": keys(intervals), "map": map_labels, "marginals": marginals}, sr_dir / OUTPUTS)
 
 
+def check_sr_from(source: Path) -> Path:
+    """``--sr-from``: a describe run with a finished SR stage, or LrcnError."""
+    if not (Path(source) / "sr" / OUTPUTS).is_file():
+        raise LrcnError(f"{source}: no finished SR stage (sr/{OUTPUTS}); train a describe run without --sr-from first")
+    return Path(source)
+
+
 def copy_sr(source: Path, sr_dir: Path) -> None:
     """Reuse another describe run's SR stage (``--sr-from``)."""
-    if not (source / "sr" / OUTPUTS).is_file():
-        raise LrcnError(f"{source}: no finished SR stage (sr/{OUTPUTS}); train a describe run without --sr-from first")
-    if source.resolve() != sr_dir.parent.resolve():
+    if check_sr_from(source).resolve() != sr_dir.parent.resolve():
         shutil.rmtree(sr_dir, ignore_errors=True)
         shutil.copytree(source / "sr", sr_dir)
 

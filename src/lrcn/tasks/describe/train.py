@@ -17,8 +17,8 @@ from lrcn.tasks.describe.config import DescribeConfig
 from lrcn.tasks.describe.data import DescribeData, load_data
 from lrcn.tasks.describe.module import DescribeModule
 from lrcn.tasks.describe.network import build_model
-from lrcn.tasks.describe.sr_stage import OUTPUTS, SRStage, copy_sr, keys, project, train_sr
-from lrcn.training import make_trainer
+from lrcn.tasks.describe.sr_stage import OUTPUTS, SRStage, check_sr_from, copy_sr, keys, project, train_sr
+from lrcn.training import fit
 
 VOCAB_FILE = "vocab.json"
 
@@ -28,6 +28,8 @@ def train(cfg: DescribeConfig, run: str | os.PathLike, *, resume: bool = False, 
     """Train a describe run into ``run`` (see :func:`lrcn.runs.start` for the arguments)."""
     import lightning as L
 
+    if cfg.sr.from_run is not None:
+        check_sr_from(cfg.sr.from_run)
     with start(run, "describe", cfg, resume=resume, force=force, flags=flags) as r:
         cfg, dev = r.config, resolve(device)
         intervals, frames, skipped = load_data(cfg, cache, dev)
@@ -36,7 +38,7 @@ def train(cfg: DescribeConfig, run: str | os.PathLike, *, resume: bool = False, 
         sr_dir = r.path / "sr"
         with threads(1):
             if cfg.sr.from_run is not None:
-                copy_sr(Path(cfg.sr.from_run), sr_dir)
+                copy_sr(cfg.sr.from_run, sr_dir)
             elif not (sr_dir / OUTPUTS).is_file():  # a resumed run keeps its finished SR stage
                 train_sr(sr_dir, cfg, intervals, frames, dev, progress)
             sr = SRStage(sr_dir)
@@ -64,8 +66,5 @@ def train(cfg: DescribeConfig, run: str | os.PathLike, *, resume: bool = False, 
             model.sr.load_state_dict(sr.model.state_dict())
             module = DescribeModule(cfg, model, vocab.pad)
             data = DescribeData(items("train"), items("val"), collate, cfg.data.batch_size)
-            trainer = make_trainer(r.path, resumed=r.resume_from is not None, epochs=cfg.train.epochs,
-                                   monitor="val/loss", mode="min", device=dev, precision=cfg.train.precision,
-                                   grad_clip=cfg.train.grad_clip, progress=progress)
-            trainer.fit(module, datamodule=data, ckpt_path=r.resume_from)
+            fit(r, module, data, device=dev, monitor="val/loss", mode="min", progress=progress)
         return r
