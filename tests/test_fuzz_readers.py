@@ -571,8 +571,7 @@ def test_reader_fuzz_slow(reader):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The run-config reader: fuzzed too, but it belongs to code being rewritten elsewhere, so known failures
-# are expected (xfail, not strict) and described in the report rather than fixed here.
+# The run-config reader (``config.yaml``, ``--config FILE``): load_yaml + from_dict.
 
 
 @dataclasses.dataclass
@@ -618,10 +617,10 @@ config_case = st.tuples(st.one_of(mutated_lines([line.split(" ") for line in YAM
                         st.one_of(st.none(), st.dictionaries(st.sampled_from(CFG_KEYS) | st.integers(), json_values(CFG_KEYS), max_size=4)))
 
 
-@pytest.mark.xfail(strict=False, reason="lrcn.config (being rewritten elsewhere): load_yaml lets UnicodeDecodeError and "
-                                        "huge-int ValueError out; from_dict lets TypeError out and accepts wrong types")
-def test_run_config_reader_answers_or_raises_one_line_lrcnerror():
-    tally, unclean = run(config_property, config_case, DEFAULT_EXAMPLES, collect=True, derandomize=True)  # no shrinking: cheap
+@pytest.mark.parametrize("examples", [DEFAULT_EXAMPLES, pytest.param(SLOW_EXAMPLES, marks=pytest.mark.slow)])
+def test_run_config_reader_answers_or_raises_one_line_lrcnerror(examples):
+    tally, unclean = run(config_property, config_case, examples, collect=True, derandomize=examples == DEFAULT_EXAMPLES)
+    print(f"\n[fuzz] config.yaml: {tally['tried']} cases tried, {tally['tried'] - tally['unclean']} clean")
     assert not unclean, "; ".join(f"{count}/{tally['tried']} {where}: {message[:120]!r}" for where, (count, (_, message)) in unclean.items())
 
 

@@ -12,6 +12,7 @@ fields marked ``resumable`` (e.g. more epochs) from the flags.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -28,10 +29,10 @@ C = TypeVar("C")
 
 
 def arg(default: Any = MISSING, help: str = "", *, factory=None, flag: str | None = None,
-        choices: tuple | None = None, resumable: bool = False):
+        choices: tuple | None = None, low: float | None = None, high: float | None = None, resumable: bool = False):
     """A config field with its help text. ``flag``: the option's name if not the field's; ``choices``: the allowed
-    values; ``resumable``: may change when a run is resumed (e.g. ``epochs``)."""
-    metadata = {"help": help, "flag": flag, "choices": choices, "resumable": resumable}
+    values; ``low``/``high``: the allowed range (inclusive); ``resumable``: may change when a run is resumed."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "low": low, "high": high, "resumable": resumable}
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -52,6 +53,8 @@ class Option:
     default: Any
     help: str
     choices: tuple | None
+    low: float | None
+    high: float | None
     resumable: bool
 
     @property
@@ -78,8 +81,9 @@ def _walk(cls: type, value: Any, path: tuple[str, ...], prefix: str) -> Iterator
             yield from _walk(hint, current, (*path, f.name), prefix + f.metadata.get("prefix", ""))
             continue
         flag = prefix + (f.metadata.get("flag") or f.name.replace("_", "-"))
-        yield Option((*path, f.name), flag, _strip_none(hint), current, f.metadata.get("help", ""),
-                     f.metadata.get("choices"), f.metadata.get("resumable", False))
+        m = f.metadata
+        yield Option((*path, f.name), flag, _strip_none(hint), current, m.get("help", ""), m.get("choices"),
+                     m.get("low"), m.get("high"), m.get("resumable", False))
 
 
 def _strip_none(hint: Any) -> Any:
@@ -111,7 +115,7 @@ def from_dict(cls: type[C], data: dict, where: str = "config") -> C:
         raise LrcnError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(map(str, set(data) - names))
+    unknown = sorted(map(repr, set(data) - names))
     if unknown:
         raise LrcnError(f"{where}: unknown key(s) {', '.join(unknown)} for {cls.__name__}")
     base = cls()
@@ -142,7 +146,7 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, bool):
             return value
     elif kind is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
     elif kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -154,17 +158,26 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         (item,) = typing.get_args(kind)
         if isinstance(value, (list, tuple)):
             return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    elif typing.get_origin(kind) is tuple:
+        items = typing.get_args(kind)
+        if isinstance(value, (list, tuple)) and (len(items) == 2 and items[1] is Ellipsis or len(value) == len(items)):
+            return tuple(_coerce(v, items[0] if items[-1] is Ellipsis else items[i], f"{where}[{i}]")
+                         for i, v in enumerate(value))
     else:
-        return value
+        raise TypeError(f"{where}: lrcn.config does not handle fields of type {kind}")
     raise LrcnError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
 
 
 def check(cfg: Any) -> Any:
-    """Every field with ``choices`` holds one of them; LrcnError names the flag otherwise."""
+    """Every field holds one of its ``choices`` and lies in its range; LrcnError names the flag otherwise."""
     for o in options(type(cfg)):
         value = get(cfg, o.path)
         if o.choices is not None and value not in o.choices:
             raise LrcnError(f"--{o.flag} {value}: choose from {', '.join(map(str, o.choices))}")
+        if value is not None and ((o.low is not None and value < o.low) or (o.high is not None and value > o.high)):
+            if o.low is not None and o.high is not None:
+                raise LrcnError(f"--{o.flag} {value}: must be between {o.low:g} and {o.high:g}")
+            raise LrcnError(f"--{o.flag} {value}: must be " + (f"at least {o.low:g}" if o.high is None else f"at most {o.high:g}"))
     return cfg
 
 
@@ -225,6 +238,8 @@ def load_yaml(path: str | os.PathLike) -> dict:
         raise LrcnError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:
         raise LrcnError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    except (ValueError, RecursionError) as e:  # an integer beyond Python's 4300-digit limit; nesting too deep
+        raise LrcnError(f"{path}: not a usable YAML value ({type(e).__name__})") from None
     if not isinstance(data, dict):
         raise LrcnError(f"{path}: expected a mapping at the top level")
     return data

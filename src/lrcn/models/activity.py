@@ -28,11 +28,11 @@ ARCHS = ("lrcn", "single-frame")
 @dataclass
 class ActivityModelConfig:
     arch: str = arg("lrcn", "LRCN, or the paper's single-frame baseline.", choices=ARCHS)
-    pca: int = arg(256, "Whiten the CNN features onto this many principal components before fc6 (0: off).")
-    fc6: int = arg(512, "Width of the learned projection of the CNN feature grid (the paper's fc6: 4096).")
-    fc6_dropout: float = arg(0.5, "Dropout on fc6 (the paper: 0.9, with 4096 units).")
-    hidden: int = arg(256, "LSTM units (the paper: 256 for RGB; 1024 was better for flow).")
-    dropout: float = arg(0.5, "Dropout on the LSTM output, before the classifier.")
+    pca: int = arg(256, "Whiten the CNN features onto this many principal components before fc6 (0: off).", low=0)
+    fc6: int = arg(512, "Width of the learned projection of the CNN feature grid (the paper's fc6: 4096).", low=1)
+    fc6_dropout: float = arg(0.5, "Dropout on fc6 (the paper: 0.9, with 4096 units).", low=0, high=1)
+    hidden: int = arg(256, "LSTM units (the paper: 256 for RGB; 1024 was better for flow).", low=1)
+    dropout: float = arg(0.5, "Dropout on the LSTM output, before the classifier.", low=0, high=1)
 
 
 class FC6(nn.Module):

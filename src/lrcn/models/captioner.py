@@ -38,10 +38,10 @@ State = tuple[torch.Tensor, ...]  # (h1, c1, h2, c2, ...), each (B, H)
 @dataclass
 class CaptionModelConfig:
     variant: str = arg("lrcn2f", "LSTM layout (see lrcn.models.captioner).", choices=tuple(VARIANTS))
-    embed_dim: int = arg(512, "Word embedding width (the paper: 1000).")
-    hidden: int = arg(512, "LSTM width (the paper: 1000).")
-    image_dim: int = arg(512, "Width of the projected image feature fed at every step (the paper: fc8, 1000).")
-    dropout: float = arg(0.5, "Dropout on the image projection and the top LSTM's output.")
+    embed_dim: int = arg(512, "Word embedding width (the paper: 1000).", low=1)
+    hidden: int = arg(512, "LSTM width (the paper: 1000).", low=1)
+    image_dim: int = arg(512, "Width of the projected image feature fed at every step (the paper: fc8, 1000).", low=1)
+    dropout: float = arg(0.5, "Dropout on the image projection and the top LSTM's output.", low=0, high=1)
 
 
 class LSTMLayer(nn.Module):

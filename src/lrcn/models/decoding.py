@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lrcn.config import arg
+from lrcn.config import arg, check
 from lrcn.errors import LrcnError
 
 Candidate = tuple[list[int], float]  # (tokens without eos, score)
@@ -137,15 +137,16 @@ def _until(tokens: list[int], eos: int) -> list[int]:
 class Decoding:
     """How a sentence is decoded: greedy (beam 1), beam search, or the best of ``sample`` draws at ``temperature``."""
 
-    beam: int = arg(1, "Beam width (1: greedy).")
-    sample: int = arg(0, "Draw N sentences and keep the most likely (the paper's best COCO setting: 100).")
+    beam: int = arg(1, "Beam width (1: greedy).", low=1)
+    sample: int = arg(0, "Draw N sentences and keep the most likely (the paper's best COCO setting: 100).", low=0)
     temperature: float = arg(1.0, "Sampling temperature: logits are divided by T.")
     length_norm: bool = arg(False, "Rank beam candidates by log-probability per word.")
-    seed: int = arg(0, "Sampling seed.")
+    seed: int = arg(0, "Sampling seed.", low=0)
 
     def check(self) -> "Decoding":
-        if self.beam < 1 or self.sample < 0 or self.temperature <= 0:
-            raise LrcnError("--beam must be >= 1, --sample >= 0, --temperature > 0")
+        check(self)  # the fields' ranges
+        if self.temperature <= 0:
+            raise LrcnError(f"--temperature {self.temperature}: must be above 0")
         if self.sample and self.beam > 1:
             raise LrcnError("--beam and --sample are alternatives: give one")
         return self

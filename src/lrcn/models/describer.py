@@ -35,9 +35,9 @@ class DescriberConfig:
     variant: str = arg("crf-prob", "Sentence generator: the paper's (a) sr-encdec, (b) crf-max, (c) crf-prob, or "
                        "ours, direct (frames, no SR).", choices=VARIANTS)
     decoder: str = arg("lrcn2f", "The decoder's LSTM layout (a captioner variant).", choices=tuple(CAPTIONERS))
-    embed_dim: int = arg(128, "Word embedding width.")
-    hidden: int = arg(128, "LSTM width of the decoder (and of the sr-encdec and direct encoders).")
-    dropout: float = arg(0.3, "Dropout in the decoder and encoders.")
+    embed_dim: int = arg(128, "Word embedding width.", low=1)
+    hidden: int = arg(128, "LSTM width of the decoder (and of the sr-encdec and direct encoders).", low=1)
+    dropout: float = arg(0.3, "Dropout in the decoder and encoders.", low=0, high=1)
 
 
 class SREncoder(nn.Module):

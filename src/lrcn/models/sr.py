@@ -94,8 +94,8 @@ class ClipEncoder(nn.Module):
 
 @dataclass
 class SRConfig:
-    hidden: int = arg(256, "LSTM units of the SR classifiers' clip encoder.")
-    dropout: float = arg(0.3, "Dropout in the SR classifiers' clip encoder.")
+    hidden: int = arg(256, "LSTM units of the SR classifiers' clip encoder.", low=1)
+    dropout: float = arg(0.3, "Dropout in the SR classifiers' clip encoder.", low=0, high=1)
 
 
 class SRModel(nn.Module):

@@ -22,12 +22,13 @@ TASKS = ("activity", "caption", "describe")
 class TrainConfig:
     """What every task's training shares (each task sets its own defaults)."""
 
-    epochs: int = arg(30, "Training epochs.", resumable=True)
-    lr: float = arg(1e-3, "AdamW learning rate.")
-    weight_decay: float = arg(1e-2, "AdamW weight decay.")
-    grad_clip: float = arg(5.0, "Clip the gradient norm at this (0: off; the authors clip at 5-25).")
-    seed: int = arg(0, "Seed of the training (initialisation, data order, augmentation).")
+    epochs: int = arg(30, "Training epochs.", low=1, resumable=True)
+    lr: float = arg(1e-3, "AdamW learning rate.", low=0)
+    weight_decay: float = arg(1e-2, "AdamW weight decay.", low=0)
+    grad_clip: float = arg(5.0, "Clip the gradient norm at this (0: off; the authors clip at 5-25).", low=0)
+    seed: int = arg(0, "Seed of the training (initialisation, data order, augmentation).", low=0)
     precision: str = arg("fp32", "Mixed precision of training (autocast); with --finetune, the CNN's too.",
                          choices=PRECISIONS)
     finetune: bool = arg(False, "Train the CNN too, end to end (slow on a CPU); default: a frozen CNN's cached features.")
-    backbone_lr_mult: float = arg(0.1, "With --finetune: the CNN's learning rate is --lr times this (the authors' 0.1).")
+    backbone_lr_mult: float = arg(0.1, "With --finetune: the CNN's learning rate is --lr times this (the authors' 0.1).",
+                                  low=0)

@@ -15,10 +15,12 @@ class CaptionDataConfig:
     root: Path = arg(Path("data/scenes"), "Data folder: a Karpathy split file (dataset_*.json) wins over COCO "
                      "captions_*.json files.", flag="data")
     images: Path | None = arg(None, "Folder the image paths are relative to (default: --data).")
-    min_count: int = arg(5, "Vocabulary: training words seen at least this often (the paper: 5).")
-    max_len: int = arg(20, "Words per training caption (the paper: 20).")
-    images_per_batch: int = arg(20, "Images per batch, each with all its captions (~100 captions, the paper's batch).")
-    workers: int = arg(1, "Image-decoding processes (the feature cache; with --finetune, the batches).", resumable=True)
+    min_count: int = arg(5, "Vocabulary: training words seen at least this often (the paper: 5).", low=1)
+    max_len: int = arg(20, "Words per training caption (the paper: 20).", low=1)
+    images_per_batch: int = arg(20, "Images per batch, each with all its captions (~100 captions, the paper's batch).",
+                                low=1)
+    workers: int = arg(1, "Image-decoding processes (the feature cache; with --finetune, the batches).", low=0,
+                       resumable=True)
 
 
 @dataclass

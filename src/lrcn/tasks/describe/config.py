@@ -15,21 +15,21 @@ from lrcn.tasks import TrainConfig
 class DescribeDataConfig:
     root: Path = arg(Path("data/kitchen"), "A TACoS-layout folder (videos/, alignments-text/, [splits/]), e.g. from "
                      "`lrcn synth kitchen`.", flag="data")
-    split_seed: int = arg(0, "Without splits/: the seed of the 80/10/10 split of the videos.")
-    frames: int = arg(16, "Frames sampled evenly from each interval.")
-    min_count: int = arg(2, "Vocabulary: training words seen at least this often.")
-    max_len: int = arg(20, "Words per training sentence.")
-    batch_size: int = arg(64, "Intervals (SR stage) or sentences (generator) per step.")
-    workers: int = arg(1, "Video-decoding processes for the feature cache.", resumable=True)
+    split_seed: int = arg(0, "Without splits/: the seed of the 80/10/10 split of the videos.", low=0)
+    frames: int = arg(16, "Frames sampled evenly from each interval.", low=1)
+    min_count: int = arg(2, "Vocabulary: training words seen at least this often.", low=1)
+    max_len: int = arg(20, "Words per training sentence.", low=1)
+    batch_size: int = arg(64, "Intervals (SR stage) or sentences (generator) per step.", low=1)
+    workers: int = arg(1, "Video-decoding processes for the feature cache.", low=0, resumable=True)
 
 
 @dataclass
 class SRStageConfig(SRConfig):
-    pca: int = arg(256, "Whiten the frame features onto this many principal components.")
-    epochs: int = arg(30, "Epochs of the SR classifiers + CRF.")
-    lr: float = arg(2e-3, "Adam learning rate of the SR stage.")
-    weight_decay: float = arg(1e-4, "Adam's L2 penalty of the SR stage.")
-    folds: int = arg(2, "Cross-fitting folds for the CRF outputs the generators train on (1: none).")
+    pca: int = arg(256, "Whiten the frame features onto this many principal components.", low=1)
+    epochs: int = arg(30, "Epochs of the SR classifiers + CRF.", low=1)
+    lr: float = arg(2e-3, "Adam learning rate of the SR stage.", low=0)
+    weight_decay: float = arg(1e-4, "Adam's L2 penalty of the SR stage.", low=0)
+    folds: int = arg(2, "Cross-fitting folds for the CRF outputs the generators train on (1: none).", low=1)
     from_run: Path | None = arg(None, "Reuse the SR stage of this describe run instead of training one.", flag="from")
 
 
