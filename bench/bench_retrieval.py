@@ -11,7 +11,7 @@ import time
 import torch
 
 from lrcn.models.captioner import Captioner
-from lrcn.tasks.caption_eval import pair_logprob
+from lrcn.tasks.caption.retrieval import pair_logprob
 
 
 def main() -> None:

@@ -152,3 +152,19 @@ def test_a_model_of_another_task_is_one_line(trained, tmp_path):
     assert out.stderr.strip() == f"error: {run}: {article[task]} {task} model, not {article[other]} {other} model"
     with pytest.raises(LrcnError, match="model takes no option colour"):
         api.load(run, colour="red")
+
+
+def test_the_live_stream_carries_the_lstm_and_matches_the_whole_video_timeline(trained):
+    task, run, sample, _ = trained
+    if task != "activity":
+        pytest.skip("live streams are activity recognition's")
+    from lrcn.data.video import read_video
+
+    frames = read_video(sample)
+    whole = np.array(api.load(run, timeline=True).predict(frames)["timeline"])  # (T, C)
+    live = api.load(run).stream()
+    pushed = np.concatenate([live.push(frames[i : i + 7]) for i in range(0, len(frames), 7)])  # 7 frames at a time
+    assert pushed.shape == whole.shape and live.frames == len(frames)
+    np.testing.assert_allclose(pushed, whole, atol=2e-3)  # the same function; the CNN's batches differ in size
+    live.reset()
+    np.testing.assert_allclose(live.push(frames[:3]), pushed[:3], atol=2e-3)

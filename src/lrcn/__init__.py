@@ -1,6 +1,6 @@
 """lrcn: Long-term Recurrent Convolutional Networks (Donahue et al., CVPR 2015), on a CPU."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def load(path, device: str = "auto", **options):

@@ -23,7 +23,7 @@ from typing import Any, Iterator, TypeVar
 import yaml
 
 from lrcn.errors import LrcnError
-from lrcn.files import write_text
+from lrcn.files import read_text, write_text
 
 C = TypeVar("C")
 
@@ -226,16 +226,9 @@ def save_yaml(path: str | os.PathLike, cfg: Any) -> None:
 
 
 def load_yaml(path: str | os.PathLike) -> dict:
+    text = read_text(path)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LrcnError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LrcnError(f"{path}: is a directory, not a file") from None
-    except OSError as e:
-        raise LrcnError(f"{path}: cannot read ({e.strerror})") from None
-    except UnicodeDecodeError as e:
-        raise LrcnError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise LrcnError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     except (ValueError, RecursionError) as e:  # an integer beyond Python's 4300-digit limit; nesting too deep

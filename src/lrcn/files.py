@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from lrcn.errors import LrcnError
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -32,6 +34,23 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The UTF-8 text of a file a user gave (an index, a config), or LrcnError naming the file and the problem.
+
+    A leading byte-order mark (Windows Notepad writes one) is dropped: it is not part of the text.
+    """
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise LrcnError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise LrcnError(f"{path}: is a directory, not a file") from None
+    except OSError as e:
+        raise LrcnError(f"{path}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise LrcnError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lrcn.errors import LrcnError
+from lrcn.files import read_text
 
 
 @dataclass
@@ -31,27 +32,10 @@ class ImageCaptions:
     image_id: int | str
 
 
-def read_index_text(path: str | os.PathLike) -> str:
-    """The UTF-8 text of an index file (captions JSON, token file), or LrcnError naming the file.
-
-    A leading byte-order mark (Windows Notepad writes one) is dropped: it is not part of the text.
-    """
-    try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise LrcnError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LrcnError(f"{path}: is a directory, not a file") from None
-    except OSError as e:
-        raise LrcnError(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise LrcnError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-
-
 def read_json_index(path: str | os.PathLike) -> dict[str, Any]:
     """A JSON object with an ``images`` list from ``path``, or LrcnError naming the file."""
     try:
-        data = json.loads(read_index_text(path))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise LrcnError(f"{path}: not valid JSON ({e})") from None
     except ValueError as e:  # a number of more than 4300 digits: Python's int() refuses it

@@ -30,7 +30,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from lrcn.data.coco import read_index_text
+from lrcn.files import read_text
 from lrcn.errors import LrcnError
 
 SLOTS = ("activity", "tool", "object", "source", "target")  # the SR tuple, in the CRF's chain order
@@ -75,7 +75,7 @@ def _video_path(root: Path, video_id: str) -> Path:
 
 def _read_aligned(path: Path, video: Path, split: str) -> list[Interval]:
     out = []
-    rows = csv.reader(io.StringIO(read_index_text(path), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    rows = csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
     n = 0
     try:
         for n, row in enumerate(rows, start=1):
@@ -122,7 +122,7 @@ def _splits(root: Path, video_ids: list[str], seed: int) -> dict[str, str]:
         path = split_dir / f"{split}.txt"
         if not path.is_file():
             raise LrcnError(f"{split_dir}: missing {split}.txt")
-        for line in read_index_text(path).splitlines():
+        for line in read_text(path).splitlines():
             if line.strip():
                 split_of[line.strip()] = split
     missing = sorted(set(video_ids) - set(split_of))

@@ -39,7 +39,7 @@ def read_frames(x: Input, source: str, size: int, flow_cache: Path | None = None
         from lrcn.data.video import read_video, resize_frames
 
         if isinstance(x, np.ndarray):
-            return resize_frames(_frames_array(x, name), (size, size))
+            return resize_frames(frames_array(x, name), (size, size))
         return read_video(_video_input(x), size=(size, size), name=name)
     if source.startswith("flow-"):
         from lrcn.data.flow import flow_images, read_flow_images, resize_images
@@ -48,7 +48,7 @@ def read_frames(x: Input, source: str, size: int, flow_cache: Path | None = None
         if isinstance(x, (str, os.PathLike)):
             return read_flow_images(x, method, (size, size), cache=flow_cache, max_side=flow_side)
         if isinstance(x, np.ndarray):
-            frames = _frames_array(x, name)
+            frames = frames_array(x, name)
         else:
             from lrcn.data.video import read_video
 
@@ -80,7 +80,8 @@ def _video_input(x: Input):
     raise LrcnError(f"{type(x).__name__}: not a video (give a path, bytes or a (T, H, W, 3) uint8 array)")
 
 
-def _frames_array(x: np.ndarray, name: str | None) -> np.ndarray:
+def frames_array(x: np.ndarray, name: str | None) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB frames (one (H, W, 3) frame becomes T = 1), or LrcnError."""
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != np.uint8 or 0 in x.shape:

@@ -61,6 +61,13 @@ class ActivityPredictor(BasePredictor):
             raise LrcnError(f"--top-k {top_k}: must be at least 1")
         self.streams, self.weights, self.top_k, self.with_timeline = streams, weights, top_k, timeline
 
+    def stream(self):
+        """A live stream of frames (:class:`~lrcn.tasks.activity.online.OnlineStream`): the running label, no
+        window of past frames recomputed."""
+        from lrcn.tasks.activity.online import OnlineStream
+
+        return OnlineStream(self)
+
     def info(self) -> dict:
         return {**super().info(), "fused": [str(s.bundle.path) for s in self.streams[1:]],
                 "weights": list(self.weights)}
