@@ -168,3 +168,33 @@ def test_the_live_stream_carries_the_lstm_and_matches_the_whole_video_timeline(t
     np.testing.assert_allclose(pushed, whole, atol=2e-3)  # the same function; the CNN's batches differ in size
     live.reset()
     np.testing.assert_allclose(live.push(frames[:3]), pushed[:3], atol=2e-3)
+
+
+def test_options_change_per_call_without_reloading_the_model(trained):
+    task, run, sample, _ = trained
+    predictor = api.load(run)
+    option = {"activity": {"top_k": 1}, "caption": {"beam": 2}, "describe": {"beam": 2}}[task]
+    other = predictor.with_options(**option)
+    assert other.model is predictor.model if hasattr(other, "model") else other.streams is predictor.streams
+    answer = other.predict(sample)
+    assert (len(answer["top"]) == 1) if task == "activity" else ("alternatives" in answer)
+    assert predictor.predict(sample) == api.load(run).predict(sample)  # the original keeps its options
+    with pytest.raises(LrcnError, match="unknown"):
+        predictor.with_options(colour="red")
+
+
+def test_retrieval_ranks_sentences_and_images_by_the_captioners_likelihood(trained):
+    task, run, sample, _ = trained
+    if task != "caption":
+        pytest.skip("retrieval is the captioner's")
+    from lrcn.data.coco import read_karpathy
+
+    items = [it for it in read_karpathy(sample.parent.parent / "dataset_scenes.json", sample.parent.parent)][:3]
+    predictor = api.load(run)
+    ranked = predictor.rank([it.path for it in items], [it.captions[0] for it in items])
+    assert np.array(ranked["scores"]).shape == (3, 3) and ranked["normalised"]
+    assert all(sorted(row) == [0, 1, 2] for row in ranked["annotation"] + ranked["search"])
+    one = predictor.rank([items[0].path.read_bytes()], ["a red circle", "two blue squares"])
+    assert not one["normalised"] and len(one["annotation"][0]) == 2
+    with pytest.raises(LrcnError, match="at least one image and one sentence"):
+        predictor.rank([], ["x"])

@@ -15,6 +15,7 @@ run folder, not into the feature cache. Nothing on this path imports Lightning o
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import os
@@ -34,6 +35,8 @@ class Predictor(Protocol):
 
     def info(self) -> dict: ...
 
+    def with_options(self, **options) -> "Predictor": ...
+
 
 class BasePredictor:
     """The contract's bookkeeping, once: a task's predictor implements ``prepare`` (one input -> what its model
@@ -46,6 +49,16 @@ class BasePredictor:
 
     def prepare(self, x: Input, name: str | None) -> Any:
         raise NotImplementedError
+
+    def configure(self, **options) -> None:
+        """Set this predictor's options (``top_k``, ``beam``, ...); LrcnError for an unknown or bad one."""
+        raise NotImplementedError
+
+    def with_options(self, **options) -> "BasePredictor":
+        """The same model with other options, sharing the network (a server answers each request its own way)."""
+        other = copy.copy(self)
+        other.configure(**options)
+        return other
 
     def answer(self, prepared: list) -> list[dict]:
         raise NotImplementedError

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lrcn.data.video import check_readable
+from lrcn.data.limits import limits
+from lrcn.data.video import check_bytes, check_readable
 from lrcn.errors import LrcnError
 
 # What Pillow's decoders raise on corrupt data besides OSError (documented or seen in fuzzing).
@@ -58,6 +59,7 @@ def _decode(src: str | os.PathLike | bytes, size: tuple[int, int] | None, name: 
         label = name or "<bytes>"
         if not len(src):
             raise LrcnError(f"{label}: empty input (0 bytes)")
+        check_bytes(label, len(src))
         opened = io.BytesIO(src)
     else:
         opened = label = check_readable(src)
@@ -104,10 +106,11 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def _check_pixels(path: Path | str, wh: tuple[int, int]) -> None:
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and wh[0] * wh[1] > limit:
+    """The header's size against the pixel budget, before a single pixel is decoded (a decompression bomb)."""
+    limit = limits().max_pixels
+    if wh[0] * wh[1] > limit:
         raise LrcnError(f"{path}: image too large ({wh[0]}x{wh[1]} = {wh[0] * wh[1]} pixels, "
-                        f"above Pillow's decompression-bomb limit of {limit})")
+                        f"above the decompression-bomb limit of {limit}, LRCN_MAX_PIXELS)")
 
 
 def _draft(img: Image.Image, size: tuple[int, int]) -> None:

@@ -8,16 +8,20 @@ from __future__ import annotations
 import errno
 import io
 import os
+import stat
+import time
 from pathlib import Path
 
 import av
 import numpy as np
 
+from lrcn.data.limits import limits
 from lrcn.errors import LrcnError
 
 
 def check_readable(path: str | os.PathLike) -> Path:
-    """Raise LrcnError naming ``path`` if it cannot be opened as a regular, non-empty file."""
+    """Raise LrcnError naming ``path`` if it cannot be opened as a regular, non-empty file within the byte budget
+    (a FIFO or a device such as /dev/zero would block or never end: refused before it is opened)."""
     path = Path(path)
     try:
         st = path.stat()
@@ -25,13 +29,24 @@ def check_readable(path: str | os.PathLike) -> Path:
         if e.errno == errno.ELOOP:
             raise LrcnError(f"{path}: symlink loop") from None
         raise LrcnError(f"{path}: no such file") from None
-    if path.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise LrcnError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode) or \
+            stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file"
+        raise LrcnError(f"{path}: {kind}, not a regular file")
     if st.st_size == 0:
         raise LrcnError(f"{path}: empty file (0 bytes)")
+    check_bytes(path, st.st_size)
     if not os.access(path, os.R_OK):
         raise LrcnError(f"{path}: permission denied")
     return path
+
+
+def check_bytes(label, size: int) -> None:
+    budget = limits().max_bytes
+    if size > budget:
+        raise LrcnError(f"{label}: {size} bytes, above the budget of {budget} (LRCN_MAX_BYTES)")
 
 
 def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = None, max_frames: int | None = None,
@@ -44,20 +59,29 @@ def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = No
     the file (or ``name``, for bytes).
     """
     opened, label = _open_source(src, name)
+    budget, start = limits(), time.monotonic()
     frames: list[np.ndarray] = []
     try:
-        with av.open(opened) as container:
+        with av.open(opened, timeout=budget.max_seconds) as container:
             if not container.streams.video:
                 raise LrcnError(f"{label}: not a video (no video stream)")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             try:
                 for frame in container.decode(stream):
+                    if frame.width * frame.height > budget.max_pixels:
+                        raise LrcnError(f"{label}: {frame.width}x{frame.height} frames, above the budget of "
+                                        f"{budget.max_pixels} pixels (LRCN_MAX_PIXELS)")
                     if size is None:
                         size = (frame.height, frame.width)
                     frames.append(frame.to_ndarray(format="rgb24", height=size[0], width=size[1]))
                     if max_frames is not None and len(frames) >= max_frames:
                         break
+                    if len(frames) > budget.max_frames:
+                        raise LrcnError(f"{label}: longer than {budget.max_frames} frames (LRCN_MAX_FRAMES)")
+                    if time.monotonic() - start > budget.max_seconds:
+                        raise LrcnError(f"{label}: decoding took more than {budget.max_seconds:g} s "
+                                        "(LRCN_MAX_SECONDS)")
             except (av.error.FFmpegError, ValueError):
                 if not frames:
                     raise
@@ -77,6 +101,7 @@ def _open_source(src: str | os.PathLike | bytes, name: str | None) -> tuple[str 
         label = name or "<bytes>"
         if not len(src):
             raise LrcnError(f"{label}: empty input (0 bytes)")
+        check_bytes(label, len(src))
         return io.BytesIO(src), label
     path = check_readable(src)
     return str(path), str(path)

@@ -8,7 +8,7 @@ final ``eos`` (when it was produced within ``max_len`` steps). Callers put the m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import torch
 
@@ -150,6 +150,15 @@ class Decoding:
         if self.sample and self.beam > 1:
             raise LrcnError("--beam and --sample are alternatives: give one")
         return self
+
+
+def configure_decoding(decoding: Decoding, options: dict) -> Decoding:
+    """``decoding`` with some fields changed (``{"beam": 5}``); LrcnError for an unknown field or a bad value."""
+    known = {f.name for f in fields(Decoding)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise LrcnError(f"unknown decoding option(s) {', '.join(unknown)} (options: {', '.join(sorted(known))})")
+    return replace(decoding, **options).check()
 
 
 @torch.no_grad()

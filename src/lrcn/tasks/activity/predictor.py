@@ -57,9 +57,18 @@ class ActivityPredictor(BasePredictor):
         for s in streams[1:]:
             if s.classes != self.classes:
                 raise LrcnError(f"{s.bundle.path}: its classes differ from {streams[0].bundle.path}'s; cannot fuse")
-        if top_k < 1:
-            raise LrcnError(f"--top-k {top_k}: must be at least 1")
-        self.streams, self.weights, self.top_k, self.with_timeline = streams, weights, top_k, timeline
+        self.streams, self.weights = streams, weights
+        self.configure(top_k=top_k, timeline=timeline)
+
+    def configure(self, top_k: int | None = None, timeline: bool | None = None, **unknown) -> None:
+        if unknown:
+            raise LrcnError(f"unknown option(s) {', '.join(sorted(unknown))} (options: top_k, timeline)")
+        if top_k is not None:
+            if not isinstance(top_k, int) or top_k < 1:
+                raise LrcnError(f"--top-k {top_k}: must be at least 1")
+            self.top_k = top_k
+        if timeline is not None:
+            self.with_timeline = bool(timeline)
 
     def stream(self):
         """A live stream of frames (:class:`~lrcn.tasks.activity.online.OnlineStream`): the running label, no

@@ -6,11 +6,14 @@ import torch
 
 from lrcn.bundle import Bundle
 from lrcn.config import from_dict
-from lrcn.data.text import Vocabulary
+from lrcn.data.text import Vocabulary, encode_batch, tokenize
 from lrcn.device import resolve
 from lrcn.features.extractor import Extractor
-from lrcn.features.inputs import Input
-from lrcn.models.decoding import Decoding, decode
+from lrcn.errors import LrcnError
+from lrcn.features.inputs import Input, name_of
+from lrcn.metrics.retrieval import normalise_logp
+from lrcn.models.captioner import pair_logprob
+from lrcn.models.decoding import Decoding, configure_decoding, decode
 from lrcn.predict import BasePredictor, load_weights
 from lrcn.tasks.caption.config import CaptionConfig
 from lrcn.tasks.caption.network import build_model
@@ -33,6 +36,9 @@ class CaptionPredictor(BasePredictor):
         self.model = load_weights(bundle, model, device)
         self.extractor = Extractor(self.cfg.features.spec("center", "image"), device, self.model.backbone)
 
+    def configure(self, **decoding) -> None:
+        self.decoding = configure_decoding(self.decoding, decoding)
+
     def prepare(self, x: Input, name: str | None) -> torch.Tensor:
         return self.extractor.views(x, name)[0, 0]  # (3, S, S) uint8, the centre crop
 
@@ -46,6 +52,26 @@ class CaptionPredictor(BasePredictor):
                 answer["alternatives"] = [{"caption": self.vocab.decode(w), "logprob": round(lp, 4)} for w, lp in rest]
             out.append(answer)
         return out
+
+    @torch.inference_mode()
+    def rank(self, images: list[Input], sentences: list[str], names: list[str | None] | None = None) -> dict:
+        """Image-sentence retrieval by this captioner (the paper's Table 4): log p(sentence | image) of every pair,
+        normalised as the authors' ``retrieval_experiment.py`` (minus the log of the sentence's mean likelihood
+        over the images) when there are several images; with one image that is 0 for every sentence, so the
+        sentences then rank by their log-likelihood. Returns ``{"scores": (I, S), "annotation": per image the
+        sentence indices best first, "search": per sentence the image indices best first}``; LrcnError for an
+        unreadable image or an empty list."""
+        if not images or not sentences:
+            raise LrcnError("retrieval needs at least one image and one sentence")
+        names = names or [None] * len(images)
+        views = torch.stack([self.prepare(x, n or name_of(x)) for x, n in zip(images, names)])
+        cond = self.model.encode(self.extractor.embed(views).float().to(self.device))  # (I, image_dim)
+        inputs, targets = encode_batch(self.vocab, [tokenize(s) for s in sentences], self.cfg.data.max_len)
+        logp = pair_logprob(self.model.captioner, cond, inputs, targets, self.vocab.pad)  # (I, S)
+        scores = normalise_logp(logp) if len(images) > 1 else logp
+        return {"scores": scores.tolist(), "normalised": len(images) > 1,
+                "annotation": scores.argsort(1, descending=True).tolist(),
+                "search": scores.argsort(0, descending=True).T.tolist()}
 
     @torch.inference_mode()
     def captions(self, feats: torch.Tensor) -> list:

@@ -2,8 +2,8 @@
 beside a feature-similarity baseline with no captioner.
 
 Every (image, caption) pair of a split is scored by log p(caption | image): one broadcast forward pass per block
-of images x captions (:func:`pair_logprob`), never a Python loop over pairs; then normalised per caption by its
-average likelihood over all images, as the authors' ``retrieval_experiment.py``.
+of images x captions (:func:`lrcn.models.captioner.pair_logprob`), never a Python loop over pairs; then normalised
+per caption by its average likelihood over all images, as the authors' ``retrieval_experiment.py``.
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import torch
 
 from lrcn.data.text import Vocabulary, encode_batch, tokenize
-from lrcn.device import autocast, resolve
+from lrcn.device import resolve
 from lrcn.errors import LrcnError
 from lrcn.metrics.retrieval import normalise_logp, retrieval_metrics
-from lrcn.models.captioner import Captioner, sentence_logprob
+from lrcn.models.captioner import pair_logprob
 from lrcn.progress import track
 from lrcn.tasks.caption.evaluate import load_captioner, split_features, unit, update_metrics
 
@@ -46,34 +46,6 @@ def feature_similarity_scores(test_feats: torch.Tensor, caption_bows: torch.Tens
     return unit(test_feats) @ unit(torch.cat(proxies)).T
 
 
-@torch.inference_mode()
-def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, pad: int,
-                 pairs_per_block: int = 8192, precision: str = "bf16", progress: bool = True) -> torch.Tensor:
-    """log p(caption c | image i) for every pair: cond (I, D), inputs/targets (C, L) -> (I, C) float32 on the CPU.
-
-    Captions are sorted by length and cut into blocks, each block trimmed to its longest caption;
-    each (images x captions) block is one broadcast forward pass (language-only layers run once per
-    caption). Word probabilities are floored at 1e-12 as in the authors' ``retrieval_experiment.py``.
-    ``precision="bf16"`` runs the matrix products in bfloat16 (about 2x faster on CPU).
-    """
-    num_images = cond.shape[0]
-    lengths = (targets != pad).sum(1)
-    order = lengths.argsort()
-    caps_per_block = max(1, min(len(order), 1024))
-    imgs_per_block = max(1, pairs_per_block // caps_per_block)
-    out = torch.empty(num_images, len(order))
-    blocks = [(c, i) for c in order.split(caps_per_block) for i in range(0, num_images, imgs_per_block)]
-    for caps, start in (track(blocks, "scoring pairs") if progress else blocks):
-        width = int(lengths[caps].max())
-        inp = inputs[caps, :width][None].to(cond.device)  # (1, c, L)
-        tgt = targets[caps, :width][None].to(cond.device)
-        img = cond[start : start + imgs_per_block, None]  # (i, 1, D)
-        with autocast(cond.device, precision):
-            block = sentence_logprob(captioner, img, inp, tgt, pad, floor=1e-12)  # (i, c)
-        out[start : start + imgs_per_block, caps] = block.float().cpu()
-    return out
-
-
 def evaluate_retrieval(run: Path, split: str = "test", limit: int | None = None, precision: str = "bf16",
                        cache: Path | None = None, device: str = "auto") -> dict:
     """Rank the split's captions for each image and images for each caption; update RUN/metrics.json.
@@ -92,7 +64,8 @@ def evaluate_retrieval(run: Path, split: str = "test", limit: int | None = None,
     t0 = time.time()
     with torch.inference_mode():
         cond = model.model.encode(test_feats.to(model.device))
-    logp = pair_logprob(model.model.captioner, cond, inputs, targets, vocab.pad, precision=precision)
+    logp = pair_logprob(model.model.captioner, cond, inputs, targets, vocab.pad, precision=precision,
+                        progress=lambda blocks: track(blocks, "scoring pairs"))
     seconds = time.time() - t0
     result = retrieval_metrics(normalise_logp(logp), owner)
     train_tokens = [tokenize(c) for it in train for c in it.captions]

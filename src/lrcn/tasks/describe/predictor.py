@@ -12,7 +12,7 @@ from lrcn.data.video import even_indices
 from lrcn.device import resolve
 from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import Input
-from lrcn.models.decoding import Decoding, decode
+from lrcn.models.decoding import Decoding, configure_decoding, decode
 from lrcn.predict import BasePredictor, load_weights
 from lrcn.tasks.describe.config import DescribeConfig
 from lrcn.tasks.describe.network import build_model
@@ -34,6 +34,9 @@ class DescribePredictor(BasePredictor):
         self.decoding, self.device = decoding.check(), device
         self.model = load_weights(bundle, build_model(self.cfg, bundle.info), device)
         self.extractor = Extractor(self.cfg.features.spec("center", "rgb"), device)
+
+    def configure(self, **decoding) -> None:
+        self.decoding = configure_decoding(self.decoding, decoding)
 
     def prepare(self, x: Input, name: str | None) -> torch.Tensor:
         views = self.extractor.views(x, name)  # (T, 1, 3, S, S)
