@@ -30,10 +30,13 @@ def test_a_new_run_writes_its_config_tagged_with_its_task(tmp_path):
 
 def test_training_into_an_existing_run_needs_resume_or_force(tmp_path):
     new_run(tmp_path / "r")
+    with start(tmp_path / "r", "activity", ActivityConfig()):  # it never reached a checkpoint: started over
+        pass
+    new_run(tmp_path / "r2")
+    (tmp_path / "r2" / "checkpoints" / "last.ckpt").write_bytes(b"x")
     with pytest.raises(LrcnError, match="a run folder already; pass --resume to continue it, --force"):
-        start(tmp_path / "r", "activity", ActivityConfig())
-    (tmp_path / "r" / "checkpoints" / "last.ckpt").write_bytes(b"x")
-    with start(tmp_path / "r", "activity", ActivityConfig(), force=True) as run:
+        start(tmp_path / "r2", "activity", ActivityConfig())
+    with start(tmp_path / "r2", "activity", ActivityConfig(), force=True) as run:
         assert not (run.path / "checkpoints").exists()  # started over
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("mine")
@@ -45,6 +48,7 @@ def test_training_into_an_existing_run_needs_resume_or_force(tmp_path):
 def test_resume_takes_the_saved_config_and_only_resumable_flags(tmp_path):
     with pytest.raises(LrcnError, match="nothing to resume"):
         start(tmp_path / "none", "activity", ActivityConfig(), resume=True, flags={})
+    assert not (tmp_path / "none").exists()  # no half-made folder left by a run that never started
     new_run(tmp_path / "r")
     (tmp_path / "r" / "checkpoints" / "last.ckpt").write_bytes(b"x")
     with start(tmp_path / "r", "activity", ActivityConfig(), resume=True, flags={"train.epochs": 6}) as run:

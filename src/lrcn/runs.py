@@ -6,7 +6,8 @@ prediction needs besides the weights: class names, feature size, ...), ``checkpo
 
 :func:`start` is the only way training opens a run folder:
 
-- a new run refuses a folder that already holds one, unless ``force`` (which clears it) or ``resume``;
+- a new run refuses a folder that already holds a trained one (a checkpoint), unless ``force`` (which clears it)
+  or ``resume``; a folder whose run never reached a checkpoint (a start that failed) is simply started over;
 - ``resume`` continues from ``checkpoints/last.ckpt`` with the saved config, never one rebuilt from flags
   (only ``resumable`` fields such as ``epochs`` may change); killed before its first checkpoint, a run
   resumes by starting over from its saved config;
@@ -106,6 +107,7 @@ def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = Fal
     path = Path(path)
     if resume and force:
         raise LrcnError("--resume and --force: give one (continue the run, or start it over)")
+    created = not path.exists()
     lock = _lock(path) if is_rank_zero() else None
     try:
         if resume:
@@ -127,6 +129,8 @@ def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = Fal
     except BaseException:
         if lock is not None:
             lock.close()
+            if created:  # leave no folder behind for a run that never started
+                shutil.rmtree(path, ignore_errors=True)
         raise
     return Run(path, task, config, resume_from, lock)
 
@@ -143,12 +147,13 @@ def _lock(path: Path):
 
 
 def _check_new(path: Path, force: bool) -> None:
+    """A new run may go into an empty folder, or over a run that never reached a checkpoint (a failed start)."""
     contents = [p for p in path.iterdir() if p.name != LOCK] if path.is_dir() else []
     if not contents:
         return
     if not (path / CONFIG).is_file():
         raise LrcnError(f"{path}: not empty and not a run folder; choose another --out")
-    if not force:
+    if any((path / "checkpoints").glob("*.ckpt")) and not force:
         raise LrcnError(f"{path}: a run folder already; pass --resume to continue it, --force to start it over, "
                         "or choose another --out")
     _clear(path)
