@@ -58,5 +58,6 @@ def _typer_option(o: Option):
         parts.append(f"One of {', '.join(map(str, o.choices))}.")
     if o.resumable:
         parts.append("May change on --resume.")
-    parts.append(f"[{o.key}; default: {default if default not in ('', None) else 'none'}]")
+    where = f"{o.key}; " if len(o.path) > 1 else ""  # the YAML key of a run config's field
+    parts.append(f"[{where}default: {default if default not in ('', None) else 'none'}]")
     return typer.Option(None, *decls, help=" ".join(p for p in parts if p), show_default=False)
