@@ -44,4 +44,7 @@ def serve(
     server = uvicorn.Server(config)
     if port:
         log.info("the page: http://%s:%d/   the API's docs: http://%s:%d/docs", host, port, host, port)
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn has shut down gracefully, then passes Ctrl-C on: the way to stop, exit 0
+        log.info("stopped")
