@@ -1,39 +1,21 @@
 """``lrcn serve`` as a user starts it: the page, offline docs and the API on 127.0.0.1, Ctrl-C to stop; bad runs and
 flags are one line; the other commands never import the server's libraries; the demo prints its serve command."""
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
+import pytest
 
 from cli import lrcn
+from conftest import free_port, lrcn_serve
 from lrcn.demo import serve_command
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+@pytest.mark.slow
 def test_serve_gives_the_page_the_offline_docs_and_the_api_then_stops_on_ctrl_c(runs):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "lrcn", "serve", *(str(r) for r, _ in runs.values()),
-                               "--port", str(port), "--workers", "2", "--max-upload-mb", "8"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None and time.monotonic() < deadline, "lrcn serve did not start"
-            try:
-                health = httpx.get(url + "/healthz", timeout=2).json()
-                break
-            except httpx.TransportError:
-                time.sleep(0.3)
+    with lrcn_serve([r for r, _ in runs.values()], "--workers", 2, "--max-upload-mb", 8) as (url, server, out):
+        health = httpx.get(url + "/healthz").json()
         assert health["models"] == ["activity-tiny", "caption-tiny", "describe-tiny"] and health["work"]["workers"] == 2
         page = httpx.get(url + "/").text
         assert '<script src="/assets/app.js">' in page and "/assets/style.css" in page
@@ -43,11 +25,8 @@ def test_serve_gives_the_page_the_offline_docs_and_the_api_then_stops_on_ctrl_c(
         assert all(httpx.get(url + a).status_code == 200 for a in [*assets, "/assets/app.js", "/assets/style.css"])
         paths = httpx.get(url + "/openapi.json").json()["paths"]
         assert {"/v1/models", "/v1/classify", "/v1/caption", "/v1/describe", "/v1/retrieve", "/healthz"} <= set(paths)
-    finally:
-        server.send_signal(signal.SIGINT)
-        _, err = server.communicate(timeout=60)
-    assert server.returncode == 0 and "Traceback" not in err
-    assert f"the page: {url}/" in err and "model caption-tiny: caption" in err
+    assert server.returncode == 0 and "Traceback" not in out["stderr"]
+    assert f"the page: {url}/" in out["stderr"] and "model caption-tiny: caption" in out["stderr"]
 
 
 def test_a_bad_run_or_flag_is_one_line(tmp_path):

@@ -44,6 +44,7 @@ def test_watch_prints_the_running_label_of_a_file_every_n_frames(runs, timeline)
     assert updates[-1]["time"] == pytest.approx(19 / 25) and len(updates[-1]["top"]) == 2
 
 
+@pytest.mark.slow
 def test_watch_follows_a_file_still_being_written_and_a_stream_url(runs, timeline, tmp_path):
     run, video = runs["activity"]
     data, growing = video.read_bytes(), tmp_path / "recording.avi"
@@ -69,6 +70,7 @@ def test_watch_follows_a_file_still_being_written_and_a_stream_url(runs, timelin
         httpd.shutdown()
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_watch_cleanly(runs, tmp_path):
     run, video = runs["activity"]
     growing = tmp_path / "endless.avi"

@@ -5,6 +5,7 @@ from typing import Annotated, Callable
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from lrcn.config import options
 from lrcn.data.limits import using
@@ -12,6 +13,17 @@ from lrcn.models.decoding import Decoding
 from lrcn.serve.errors import ApiError
 from lrcn.serve.settings import ServeLimits
 from lrcn.serve.uploads import check_upload
+
+class Problem(BaseModel):
+    error: str = Field(description="What went wrong, in one line.")
+
+
+ERRORS = {status: {"model": Problem, "description": text} for status, text in (
+    (404, "No such model (or no model of this task is loaded)."),
+    (413, "The request body is above the server's --max-upload-mb."),
+    (415, "Not a multipart/form-data upload, or a file declared to be of the other kind (an image for a video)."),
+    (422, "A bad field, or a file the model cannot read: not a video or an image, empty, truncated, too long, too large."),
+    (503, "Busy (every worker and queue slot taken) or timed out: retry after the Retry-After header's seconds."))}
 
 MODEL = Form(None, description="A loaded model's name (GET /v1/models); default: the first of the task.",
              max_length=200)
@@ -45,7 +57,7 @@ def decoding_form(limits: ServeLimits) -> Callable:
 
 
 def build_router(limits: ServeLimits) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(responses=ERRORS)
     Decode = Annotated[dict, Depends(decoding_form(limits))]  # (no `from __future__ import annotations` here:
     # FastAPI reads these annotations at run time, and Decode is local)
 

@@ -196,61 +196,79 @@ function show(file) {
 }
 
 // ---- live: the camera, or a video file standing in for one ---------------------------------------------------
+// A camera's frames are sent as they come, at most IN_FLIGHT unanswered (the ones the server cannot keep up with are
+// skipped, as a live source's would be). A file is stepped through at 25 frames a second of its time, each frame sent
+// once the previous one is answered, so that every frame reaches the LSTM, however fast the server is.
 
-const live = { ws: null, stream: null, timer: 0, inflight: 0, rows: [], classes: [] };
-const MAX_SIDE = 320, IN_FLIGHT = 2, HISTORY = 400;
+const live = { ws: null, stream: null, timer: 0, inflight: 0, rows: [], classes: [], next: null };
+const MAX_SIDE = 320, IN_FLIGHT = 2, HISTORY = 400, STEP = 1 / 25;
 
 function stopLive(status) {
   if (live.ws) live.ws.close();
   if (live.stream) live.stream.getTracks().forEach((track) => track.stop());
   clearInterval(live.timer);
-  Object.assign(live, { ws: null, stream: null, timer: 0, inflight: 0 });
+  Object.assign(live, { ws: null, stream: null, timer: 0, inflight: 0, next: null });
   const video = $("live-video");
   video.pause();
+  video.onseeked = null;
   $("stop").disabled = true;
   if (status) $("live-status").textContent = status;
 }
 
+function sendFrame(video, canvas) {
+  // The frame on screen, at most MAX_SIDE pixels on its longer side, as a JPEG: one binary message.
+  const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
+  canvas.width = Math.max(1, Math.round(video.videoWidth * scale));
+  canvas.height = Math.max(1, Math.round(video.videoHeight * scale));
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  live.inflight += 1;
+  const ws = live.ws;
+  canvas.toBlob((blob) => (blob && ws.readyState === WebSocket.OPEN ? ws.send(blob) : (live.inflight -= 1)), "image/jpeg", 0.85);
+}
+
+function showLive(message) {
+  live.rows.push(message.probs);
+  if (live.rows.length > HISTORY) live.rows.shift();
+  const view = chart($("live-chart"), live.rows, live.classes);
+  view.moveTo(live.rows.length - 1);
+  $("live-label").textContent = message.label;
+  $("live-label").dataset.frames = message.frame + 1;
+  $("live-bars").replaceChildren(...bars(message.top, (label) => view.colour.get(live.classes.indexOf(label)) || "#9ca3af"));
+  $("live-status").textContent = `frame ${message.frame + 1}`;
+}
+
 function startLive(setSource) {
   stopLive();
-  const video = $("live-video"), canvas = document.createElement("canvas");
+  const video = $("live-video");
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/v1/stream?model=${encodeURIComponent($("live-model").value)}&top_k=5`);
-  Object.assign(live, { ws, rows: [], classes: [], sent: 0 });
+  Object.assign(live, { ws, rows: [], classes: [] });
   $("stop").disabled = false;
   $("live-status").textContent = "connecting...";
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (message.classes) { live.classes = message.classes; setSource(video); return; }
-    if ("frame" in message || message.error) live.inflight = Math.max(0, live.inflight - 1);
-    if (message.error) { $("live-status").textContent = message.error; return; }
-    if (!message.probs) return;
-    live.rows.push(message.probs);
-    if (live.rows.length > HISTORY) live.rows.shift();
-    const view = chart($("live-chart"), live.rows, live.classes);
-    view.moveTo(live.rows.length - 1);
-    $("live-label").textContent = message.label;
-    $("live-label").dataset.frames = message.frame + 1;
-    $("live-bars").replaceChildren(...bars(message.top, (label) => view.colour.get(live.classes.indexOf(label)) || "#9ca3af"));
-    $("live-status").textContent = `frame ${message.frame + 1}` + (video.ended ? " (the file has ended)" : "");
+    if ("frame" in message) live.inflight = Math.max(0, live.inflight - 1);
+    if (message.error) $("live-status").textContent = message.error;
+    else if (message.probs) showLive(message);
+    if (live.next && "frame" in message) live.next();
   };
   ws.onclose = (event) => { if (live.ws === ws) stopLive(event.reason || "the stream has closed"); };
-  live.timer = setInterval(() => {  // send the frame on screen, at most IN_FLIGHT unanswered
-    if (ws.readyState !== WebSocket.OPEN || live.inflight >= IN_FLIGHT || video.readyState < 2 || video.paused) return;
-    const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
-    canvas.width = Math.round(video.videoWidth * scale);
-    canvas.height = Math.round(video.videoHeight * scale);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    live.inflight += 1;
-    canvas.toBlob((blob) => (blob && ws.readyState === WebSocket.OPEN ? ws.send(blob) : (live.inflight -= 1)), "image/jpeg", 0.85);
-  }, 40);
 }
 
 async function useCamera() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
-    startLive((video) => { live.stream = stream; video.srcObject = stream; video.play(); });
-    $("live-status").textContent = "camera on";
+    startLive((video) => {
+      const canvas = document.createElement("canvas");
+      live.stream = stream;
+      video.srcObject = stream;
+      video.play();
+      live.timer = setInterval(() => {
+        if (live.ws && live.ws.readyState === WebSocket.OPEN && live.inflight < IN_FLIGHT && video.readyState >= 2) sendFrame(video, canvas);
+      }, 40);
+      $("live-status").textContent = "camera on";
+    });
   } catch (error) {
     $("live-status").textContent = `No camera: ${error.message}. Stream a video file instead.`;
   }
@@ -258,9 +276,16 @@ async function useCamera() {
 
 function streamFile(file) {
   startLive((video) => {
+    const canvas = document.createElement("canvas");
     video.srcObject = null;
+    video.pause();
+    video.onseeked = () => live.ws && sendFrame(video, canvas);
+    live.next = () => {
+      if (video.currentTime + STEP >= video.duration) { live.next = null; $("live-status").textContent += " (the file has ended)"; return; }
+      video.currentTime += STEP;
+    };
+    video.addEventListener("loadeddata", () => { video.currentTime = STEP / 2; }, { once: true });
     play(video, file, $("live-status"));
-    video.play().catch(() => video.addEventListener("canplay", () => video.play(), { once: true }));
   });
 }
 
