@@ -18,6 +18,7 @@ from lrcn.errors import LrcnError
 from lrcn.files import write_json, write_text
 
 SECTIONS = ["activity", "captioning", "description"]
+SERVED = ["activity-rgb-lrcn", "activity-flow-lrcn", "caption-lrcn2f", "describe-crf-prob"]  # one per task and stream
 
 
 @dataclass
@@ -68,6 +69,14 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, only: list[str] | No
         write_json(ctx.out / "results.json", results)
         write_text(ctx.out / "report.md", _report(ctx, sections, results["timing"]))
     return ctx.out / "report.md"
+
+
+def serve_command(out: Path) -> str | None:
+    """``lrcn serve ...`` for the demo's headline runs (those it has trained), to try them in a browser."""
+    import shlex
+
+    runs = [shlex.quote(str(Path(out) / name)) for name in SERVED if (Path(out) / name / "model.json").is_file()]
+    return f"lrcn serve {' '.join(runs)}" if runs else None
 
 
 def _timing(sections: list[Section], start: float, started_at: float | None) -> dict:

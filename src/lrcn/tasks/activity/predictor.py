@@ -89,13 +89,19 @@ class ActivityPredictor(BasePredictor):
 
     def _answer(self, feats: list[torch.Tensor]) -> dict:
         probs = sum(w * s.scores(f) for s, f, w in zip(self.streams, feats, self.weights))
-        top = np.argsort(-probs, kind="stable")[: self.top_k]
-        out = {"label": self.classes[top[0]], "score": float(probs[top[0]]),
-               "top": [{"label": self.classes[i], "score": float(probs[i])} for i in top], "frames": len(feats[0])}
+        out = {**top_classes(probs, self.classes, self.top_k), "frames": len(feats[0])}
         if self.with_timeline:
             running = sum(w * s.timeline(f) for s, f, w in zip(self.streams, feats, self.weights))
             out["timeline"] = np.round(running.astype(np.float64), 4).tolist()
         return out
+
+
+def top_classes(probs: np.ndarray, classes: list[str], k: int) -> dict:
+    """(C,) probabilities -> ``{"label", "score", "top": [{"label", "score"}]}``, the ``k`` best first (a video's
+    answer, and a live stream's after each frame)."""
+    top = np.argsort(-probs, kind="stable")[:k]
+    return {"label": classes[top[0]], "score": float(probs[top[0]]),
+            "top": [{"label": classes[i], "score": float(probs[i])} for i in top]}
 
 
 def load_predictor(bundle: Bundle, device: str = "auto", fuse: list | None = None,
