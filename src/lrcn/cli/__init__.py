@@ -8,7 +8,7 @@ from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "synth", "train", "activity", "caption", "describe", "export"]
+COMMAND_MODULES = ["demo", "synth", "train", "features", "activity", "caption", "describe", "export"]
 
 
 def main() -> None:
