@@ -134,8 +134,11 @@ def run_accuracy(run: Path, engines: dict, size_check: int, root: Path) -> dict[
     return out
 
 
-def features_pass(data: Path, cache: Path, size: int, engine: str, procs: int, workers: int, modality: str) -> dict:
-    """One ``lrcn features`` pass into a cache emptied of features (its converted CNN kept): per-rank figures."""
+def features_pass(data: Path, cache: Path, size: int, engine: str, procs: int, workers: int, modality: str,
+                  threads: int | None = None) -> dict:
+    """One ``lrcn features`` pass into a cache emptied of features (its converted CNN kept): the pass's frames/s
+    (every rank's frames over the slowest rank's time), each rank's CNN busy share, the whole command's wall time.
+    ``threads`` per process: by default the 2 cores shared out."""
     for d in [*cache.glob("efficientnet_lite0-*"), cache / "flow"]:
         shutil.rmtree(d, ignore_errors=True)
     bin_dir = Path(sys.executable).parent
@@ -145,7 +148,7 @@ def features_pass(data: Path, cache: Path, size: int, engine: str, procs: int, w
     cmd += ["features", "--task", "activity", "--data", str(data), "--image-size", str(size), "--engine", engine,
             "--cache", str(cache), "--workers", str(workers), "--modality", modality]
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(2 // procs)})
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(threads or max(1, 2 // procs))})
     wall = time.perf_counter() - t0
     if out.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
