@@ -5,7 +5,7 @@
    bf16, ONNX Runtime fp32, OpenVINO fp32, bf16 and int8 (NNCF post-training calibration on other frames). Frames/s,
    and each engine's features against PyTorch fp32's: the cosine per frame on real photos (scikit-image's) and on
    video frames. With ``--run RUN`` (an activity run, e.g. runs/demo/activity-rgb-lrcn), the run's test accuracy
-   with its test features computed by each engine.
+   with its test features computed by each engine (at the run's image size; int8 calibrated at that size too).
 2. The whole ``lrcn features`` pass on real-format videos (MPEG-4 AVI, 320x240, 25 fps; ``lrcn synth actions``):
    PyTorch bf16 vs the default engine, 1 process vs ``torchrun --nproc_per_node 2``; then the flow stream (optical
    flow computed in the decoding workers), 1 vs 2 local workers and 1 vs 2 processes. Each rank prints frames/s and
@@ -117,17 +117,17 @@ def cosines(engines: dict, frames: torch.Tensor, batch: int) -> dict[str, np.nda
     return {n: torch.nn.functional.cosine_similarity(f, ref).numpy() for n, f in feats.items()}
 
 
-def run_accuracy(run: Path, engines: dict, size_check: int, root: Path) -> dict[str, float]:
-    """The run's test video accuracy with its test features computed by each engine."""
+def run_accuracy(run: Path, skip: set[str], videos: list[Path], root: Path) -> dict[str, float]:
+    """The run's test video accuracy with its test features computed by each engine (at the run's image size)."""
     from lrcn.bundle import open_bundle
     from lrcn.tasks.activity.evaluate import score_test_set
     from lrcn.tasks.activity.predictor import Stream
 
+    size = Stream(open_bundle(run), torch.device("cpu")).extractor.spec.image_size
+    engines = build_engines(size, skip, video_frames(videos[1::4], size)[::2], root)
     out = {}
     for name, engine in engines.items():
         stream = Stream(open_bundle(run), torch.device("cpu"))
-        if stream.extractor.spec.image_size != size_check:
-            raise SystemExit(f"--run {run}: its image size is {stream.extractor.spec.image_size}, not --size")
         stream.extractor._engine = engine  # this engine computes the run's test features (into a cache of its own)
         scores = score_test_set(stream, cache=root / f"acc-{len(out)}", workers=1)
         out[name] = float((scores.scores.argmax(1) == scores.labels).mean())
@@ -180,7 +180,7 @@ def main() -> None:
         engines = build_engines(args.size, skip, calibration, tmp)
         rates = speed(engines, real[: args.batch], args.rounds)
         cos_real, cos_video = cosines(engines, real, args.batch), cosines(engines, frames, args.batch)
-        acc = run_accuracy(args.run, engines, args.size, tmp) if args.run else {}
+        acc = run_accuracy(args.run, skip, videos, tmp) if args.run else {}
         base = rates["torch bf16 (before)"]
         print(f"\n1. The CNN alone (EfficientNet-Lite0, {args.size} px, batch {args.batch}, median of {args.rounds}): "
               f"cosine to fp32 per frame on {len(real)} photo crops and {len(frames)} video frames")
@@ -188,7 +188,7 @@ def main() -> None:
               + (f" {'test acc':>9}" if acc else ""))
         for n in engines:
             print(f"{n:26} {rates[n]:9.0f} {rates[n] / base:9.2f} {cos_real[n].min():11.4f} {cos_real[n].mean():7.4f} "
-                  f"{cos_video[n].min():10.4f}" + (f" {acc[n]:9.1%}" if acc else ""))
+                  f"{cos_video[n].min():10.4f}" + (f" {acc[n]:9.1%}" if n in acc else ""))
         if "pass" in skip:
             return
         print(f"\n2. The whole `lrcn features` pass: {len(videos)} videos x 24 frames, 320x240 MPEG-4, {args.size} px "

@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -81,11 +82,12 @@ def openvino_engine(build: Callable[[], torch.nn.Module], size: int, precision: 
     config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[precision], "INFERENCE_NUM_THREADS": torch.get_num_threads(),
               "PERFORMANCE_HINT": "LATENCY"}
     compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", config)
-    request = compiled.create_infer_request()
+    request, lock = compiled.create_infer_request(), threading.Lock()  # one request: a server's threads take turns
 
     def run(frames: torch.Tensor) -> torch.Tensor:
-        out = request.infer({0: np.ascontiguousarray(frames.numpy())}, share_inputs=True)[0]  # (N, D) float32
-        return torch.from_numpy(np.asarray(out, np.float16))
+        with lock:
+            out = request.infer({0: np.ascontiguousarray(frames.numpy())}, share_inputs=True)[0]  # (N, D) float32
+            return torch.from_numpy(np.asarray(out, np.float16))
 
     return run
 
