@@ -3,8 +3,8 @@
 Options: fp16 (the cache today: a 3x3 grid of Lite0 features, 11,520 values), uint8 with a per-vector scale
 (``--cache-format uint8``), the whitening PCA applied at extraction (256 components, fitted on a training sample),
 PCA + uint8, and every 2nd frame kept (the loader repeating it). Each option's cache holds exactly what that option
-keeps, decoded back to the (T, V, D) features the LRCN reads (PCA's 5.9 MB matrix, stored once, is not counted); then the demo's RGB LRCN run (same config, same seed)
-trains and is evaluated on it. The features are extracted once (the default engine), so only the option differs.
+keeps, decoded back to the (T, V, D) features the LRCN reads (PCA's 5.9 MB matrix, stored once, is not counted);
+then the demo's RGB LRCN run (same config, same seed) trains and is evaluated on it. The features are extracted once (the default engine), so only the option differs.
 
 Usage: python bench/bench_cache.py [--data runs/demo/data/actions] [--cache DIR] [--epochs 30] [--videos-per-class 64]
 (without --data, the demo's actions are written first: ~2 min).

@@ -148,11 +148,13 @@ def features_pass(data: Path, cache: Path, size: int, engine: str, procs: int, w
     cmd += ["features", "--task", "activity", "--data", str(data), "--image-size", str(size), "--engine", engine,
             "--cache", str(cache), "--workers", str(workers), "--modality", modality]
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(threads or max(1, 2 // procs))})
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads or max(1, 2 // procs))}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if out.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
-    ranks = re.findall(r"computed \d+ entries, (\d+) frames in ([\d.]+) s \(\d+ frames/s\), CNN busy (\d+)%", out.stderr)
+    line = r"computed \d+ entries, (\d+) frames in ([\d.]+) s \(\d+ frames/s\), CNN busy (\d+)%"
+    ranks = re.findall(line, out.stderr)
     frames = sum(int(f) for f, _, _ in ranks)
     seconds = max(float(s) for _, s, _ in ranks)
     return {"rate": frames / seconds, "busy": [int(b) for _, _, b in ranks], "wall": wall, "frames": frames}
@@ -193,8 +195,8 @@ def main() -> None:
             return
         print(f"\n2. The whole `lrcn features` pass: {len(videos)} videos x 24 frames, 320x240 MPEG-4, {args.size} px "
               "(frames/s of the pass; CNN busy: its share of each rank's pass)")
-        runs = [("rgb", "torch", 1, 1), ("rgb", "openvino", 1, 1), ("rgb", "openvino", 2, 1), ("flow", "openvino", 1, 1),
-                ("flow", "openvino", 1, 2), ("flow", "openvino", 2, 1)]
+        runs = [("rgb", "torch", 1, 1), ("rgb", "openvino", 1, 1), ("rgb", "openvino", 2, 1),
+                ("flow", "openvino", 1, 1), ("flow", "openvino", 1, 2), ("flow", "openvino", 2, 1)]
         results = {}
         for modality, engine, procs, workers in runs:
             r = features_pass(data, tmp / f"cache-{engine}", args.size, engine, procs, workers, modality)

@@ -121,7 +121,8 @@ def main() -> None:
         ("UCF101 s1", "evaluation x2 streams + fusion (LSTM on test clips)", 2 * hours(test_clips, head), False, 0),
         ("UCF101 s1", f"--finetune, RGB, {u['epochs']} epochs", hours(clips, tune), False, 0),
         ("COCO", "CNN pass (123,287 images)", hours(c["images"], rgb), True, c["images"] * fp16),
-        ("COCO", f"caption training ({c['epochs']} epochs)", hours(c["epochs"] * c["train images"], cap_train), False, 0),
+        ("COCO", f"caption training ({c['epochs']} epochs)", hours(c["epochs"] * c["train images"], cap_train), False,
+         0),
         ("COCO", "caption evaluation, 5,000 images, beam 5", hours(c["test images"], cap_beam), False, 0),
         ("TACoS ml", "CNN pass (assumed ~1.6 M frames)", hours(TACOS["frames"], rgb), True, TACOS["frames"] * fp16),
     ]
@@ -130,7 +131,7 @@ def main() -> None:
     print("|---|---|" + "---:|" * (len(ns) + 2))
     shrink = bytes_per_vector(D, "uint8") / bytes_per_vector(D, "fp16")
     for name, stage, h, by_files, size in rows:
-        # the feature passes split by file (measured efficiency); DDP training is assumed to scale linearly (not measured)
+        # the feature passes split by file (measured efficiency); DDP training is assumed linear (not measured)
         cells = [h / (n * efficiency if by_files and n > 1 else n) for n in ns]
         small = size if "flow (DIS" in stage else size * shrink  # flow images stay JPEG
         print(f"| {name} | {stage} | " + " | ".join(f"{x:.1f}" for x in cells)

@@ -1,4 +1,4 @@
-"""CNN engines (PyTorch, OpenVINO, ONNX Runtime) and the compact cache store: same features, keys that tell them apart."""
+"""CNN engines (PyTorch, OpenVINO, ONNX Runtime) and the compact store: the same features, keys that tell them apart."""
 import numpy as np
 import pytest
 import torch

@@ -71,7 +71,7 @@ def test_features_help_lists_the_spec_options():
 
 @pytest.mark.slow
 def test_ddp_two_processes_train_the_same_run_as_one_process(tmp_path):
-    """One process with a batch of 24 clips vs torchrun --nproc_per_node 2 with 12 clips per rank (the same global batch).
+    """One process with 24 clips a batch vs torchrun --nproc_per_node 2 with 12 clips a rank (the same global batch).
 
     The run is made deterministic where ranks would otherwise draw their own random numbers: the batch is the whole
     training set (so the sampler's order does not matter), each clip is the whole video (no random start), centre

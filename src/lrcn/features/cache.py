@@ -114,7 +114,8 @@ class FeatureCache:
         """(T, V, D) float16 (memory-mapped for the fp16 store). Call :meth:`build` first."""
         return decode(np.load(self.entry(path), mmap_mode="r"), self.spec.store)
 
-    def build(self, paths: Sequence[str | os.PathLike], workers: int = 1, description: str = "features") -> dict[str, str]:
+    def build(self, paths: Sequence[str | os.PathLike], workers: int = 1, description: str = "features"
+              ) -> dict[str, str]:
         """Compute the features of every file not yet cached: under torchrun, this rank's share of them, the ranks
         meeting when all are done (:mod:`lrcn.distributed`). Returns {path: error line} for the files skipped (every
         rank's); ``self.stats`` says what this process did."""

@@ -59,7 +59,7 @@ class Extractor:
 
     @property
     def backbone(self) -> torch.nn.Module:
-        """The PyTorch CNN (the registry's is built on first use: another engine with its model on disk never needs it)."""
+        """The PyTorch CNN (the registry's is built on first use: an engine whose model is on disk never needs it)."""
         if self._backbone is None:
             from lrcn.models.backbones import create_backbone
 
@@ -79,7 +79,8 @@ class Extractor:
                 key = model_key({"backbone": s.backbone, "pretrained": s.pretrained, "grid": s.grid,
                                  "image_size": s.image_size})
                 if s.engine == "openvino":
-                    self._engine = openvino_engine(lambda: self.backbone, s.image_size, s.precision, key, self.model_cache)
+                    self._engine = openvino_engine(lambda: self.backbone, s.image_size, s.precision, key,
+                                                   self.model_cache)
                 else:
                     self._engine = onnxruntime_engine(lambda: self.backbone, s.image_size, key, self.model_cache)
         return self._engine

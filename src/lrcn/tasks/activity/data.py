@@ -210,7 +210,8 @@ def training_frames(cache: FeatureCache, items: list, max_rows: int = 8192) -> t
 
 
 class ActivityDataModule(L.LightningDataModule):
-    """Caches the training videos' features (each rank its share), then serves random training clips and whole validation videos."""
+    """Caches the training videos' features (each rank its share), then serves random training clips and whole
+    validation videos."""
 
     def __init__(self, cfg: ActivityConfig, videos: VideoSet, run: Path, cache_dir: Path | None, device: torch.device):
         super().__init__()

@@ -65,7 +65,8 @@ def feature_cache(cfg: CaptionConfig, cache: Path | None, device="auto") -> Feat
 
 def feature_jobs(cfg: CaptionConfig, cache: Path | None, device) -> list[tuple[FeatureCache, list[Path]]]:
     """What ``lrcn features --task caption`` fills: every image of the folder, all splits (train, eval, retrieval)."""
-    return [(feature_cache(cfg, cache, device), [it.path for it in read_caption_folder(cfg.data.root, cfg.data.images)])]
+    items = read_caption_folder(cfg.data.root, cfg.data.images)
+    return [(feature_cache(cfg, cache, device), [it.path for it in items])]
 
 
 def image_features(cache: FeatureCache, items: list[ImageCaptions], workers: int, what: str
