@@ -4,7 +4,9 @@ Options: fp16 (the cache today: a 3x3 grid of Lite0 features, 11,520 values), ui
 (``--cache-format uint8``), the whitening PCA applied at extraction (256 components, fitted on a training sample),
 PCA + uint8, and every 2nd frame kept (the loader repeating it). Each option's cache holds exactly what that option
 keeps, decoded back to the (T, V, D) features the LRCN reads (PCA's 5.9 MB matrix, stored once, is not counted);
-then the demo's RGB LRCN run (same config, same seed) trains and is evaluated on it. The features are extracted once (the default engine), so only the option differs.
+then the demo's RGB LRCN run (same config, same seed) trains and is evaluated on it. The features are extracted
+once (the default engine), so only the option differs; one more row trains the same run on PyTorch bf16's features
+(the engine before ``--engine``).
 
 Usage: python bench/bench_cache.py [--data runs/demo/data/actions] [--cache DIR] [--epochs 30] [--videos-per-class 64]
 (without --data, the demo's actions are written first: ~2 min).
@@ -15,6 +17,7 @@ import argparse
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +102,12 @@ def main() -> None:
             rows.append((name, size, acc))
             print(f"  {name}: {size / 1024:.2f} KiB/frame, video accuracy {acc:.1%}", flush=True)
             shutil.rmtree(root)
+            if i == 0:  # the same run on the features of the engine before --engine: PyTorch bf16
+                torch_cfg = replace(cfg, features=replace(cfg.features, engine="torch"))
+                train(torch_cfg, tmp / "run-torch", cache=base, progress=False)
+                acc = evaluate(tmp / "run-torch", cache=base)["video_acc"]
+                rows.append(("fp16, PyTorch bf16 features (before)", size, acc))
+                print(f"  {rows[-1][0]}: video accuracy {acc:.1%}", flush=True)
         ref_size, ref_acc = rows[0][1], rows[0][2]
         n_test = len(videos.test)
         print(f"\nThe demo's RGB LRCN ({s['image_size']} px, {args.epochs} epochs, seed 0; {n_test} test videos: one "
