@@ -56,14 +56,11 @@ def feature_extraction(backbone, frames: torch.Tensor) -> tuple[float, float]:
     return t / ours_s, t / naive_s
 
 
-def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
-    """LRCN training clips per second: (on cached features, naive end-to-end through the frozen CNN)."""
-    head = LRCN(backbone.feature_dim, 101, ActivityModelConfig())
+def head_step(feature_dim: int, batch: int, classes: int = 101):
+    """One LRCN training step on (batch, 16, D) features: the function, and its labels (batch,)."""
+    head = LRCN(feature_dim, classes, ActivityModelConfig())
     opt = torch.optim.Adam(head.parameters(), 1e-3)
-    labels = torch.randint(0, 101, (batch,))
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-        cached = torch.cat([backbone(c) for c in frames[:16].split(64)]).to(torch.float16)  # (16, D)
-    cached = cached.float().clone().expand(batch, 16, -1)
+    labels = torch.randint(0, classes, (batch,))
 
     def step(feats):
         logits, _ = head(feats)
@@ -71,6 +68,22 @@ def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+    return step
+
+
+def head_rate(feature_dim: int, batch: int) -> float:
+    """LRCN training clips per second on cached (batch, 16, D) features."""
+    step, feats = head_step(feature_dim, batch), torch.rand(batch, 16, feature_dim)
+    return batch / timed(lambda: step(feats), 5)
+
+
+def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
+    """LRCN training clips per second: (on cached features, naive end-to-end through the frozen CNN)."""
+    step = head_step(backbone.feature_dim, batch)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        cached = torch.cat([backbone(c) for c in frames[:16].split(64)]).to(torch.float16)  # (16, D)
+    cached = cached.float().clone().expand(batch, 16, -1)
 
     def naive():
         with torch.no_grad():

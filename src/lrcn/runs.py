@@ -12,7 +12,7 @@ prediction needs besides the weights: class names, feature size, ...), ``checkpo
   (only ``resumable`` fields such as ``epochs`` may change); killed before its first checkpoint, a run
   resumes by starting over from its saved config;
 - one training at a time: a second process gets one clear error (an ``flock`` on ``RUN/.lock``);
-- only rank 0 (under ``torchrun``) writes; every rank seeds the same way.
+- only rank 0 (under ``torchrun`` or ``srun``) writes; every rank seeds the same way.
 """
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ LOCK = ".lock"
 
 
 def is_rank_zero() -> bool:
-    """True in a single process, and on rank 0 under ``torchrun`` (before and after the process group exists)."""
-    return int(os.environ.get("RANK", "0")) == 0
+    """True in a single process, and on rank 0 under ``torchrun`` or ``srun`` (before and after the process group
+    exists)."""
+    return int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0"))) == 0
 
 
 @dataclass
@@ -122,7 +123,8 @@ def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = Fal
             if resume_from is None and is_rank_zero():
                 _clear(path)  # killed before its first checkpoint: start over from the saved config
         else:
-            _check_new(path, force)
+            if is_rank_zero():  # the other ranks would race rank 0's config.yaml and refuse the folder it started
+                _check_new(path, force)
             resume_from = None
         if is_rank_zero():
             save_yaml(path / CONFIG, {"task": task, **to_dict(config)})

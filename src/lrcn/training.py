@@ -81,13 +81,29 @@ class ResumedCSVLogger(CSVLogger):
         return self._experiment
 
 
+def launch_layout() -> tuple[int, int]:
+    """(processes in the job, processes per node) as the launcher set them: torchrun's WORLD_SIZE and
+    LOCAL_WORLD_SIZE, or, under ``srun`` (Lightning's SLURM support), SLURM_NTASKS and SLURM_NTASKS_PER_NODE."""
+    if "WORLD_SIZE" in os.environ:
+        world = int(os.environ["WORLD_SIZE"])
+        return world, int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+
+    if SLURMEnvironment.detect():
+        world = int(os.environ["SLURM_NTASKS"])
+        per_node = os.environ.get("SLURM_NTASKS_PER_NODE", str(world)).split("(")[0].split(",")[0]  # "2(x3)" -> 2
+        return world, int(per_node)
+    return 1, 1
+
+
 def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device, mode: str = "max",
                  resumed: bool = False, precision: str = "fp32", grad_clip: float = 0.0, progress: bool = True,
                  **kwargs) -> L.Trainer:
     """A Trainer writing into ``root`` (a run folder, or a stage of one): ``checkpoints/{best,last}.ckpt``, ``logs/``
     (TensorBoard + CSV; with ``resumed``, the CSV log is appended to).
 
-    Runs unchanged under ``torchrun --nproc_per_node N`` (DDP: gloo on CPU, NCCL on GPUs), one process per device.
+    Runs unchanged under ``torchrun --nproc_per_node N`` or SLURM's ``srun`` (DDP: gloo on CPU, NCCL on GPUs), one
+    process per device.
     """
     best = ModelCheckpoint(dirpath=root / "checkpoints", filename="best", monitor=monitor, mode=mode,
                            enable_version_counter=False)
@@ -104,11 +120,11 @@ def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device,
     loggers = [csv_logger(root, name="logs", version=""),
                TensorBoardLogger(root, name="logs", version="", default_hp_metric=False)]
     devices, strategy = "auto", "auto"
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1:  # under torchrun: one process per device, the launcher's layout
+    world, per_node = launch_layout()
+    if world > 1:  # under torchrun or srun: one process per device, the launcher's layout
         strategy = "ddp"
-        devices = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-        kwargs.setdefault("num_nodes", world // devices)
+        devices = per_node
+        kwargs.setdefault("num_nodes", world // per_node)
     elif device.type != "cpu":
         devices = [device.index] if device.index is not None else 1
     return L.Trainer(

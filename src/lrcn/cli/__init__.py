@@ -8,7 +8,8 @@ from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "synth", "train", "activity", "caption", "describe", "export", "serve", "watch"]
+COMMAND_MODULES = ["demo", "synth", "train", "features", "activity", "caption", "describe", "export", "serve",
+                   "watch"]
 
 
 def main() -> None:

@@ -17,8 +17,9 @@ import typer
 from lrcn.config import Option, options
 
 
-def config_options(cls: type) -> Callable:
-    opts = options(cls)
+def config_options(cls: type | list[Option]) -> Callable:
+    """One option per field of the config class ``cls`` (or per given :class:`~lrcn.config.Option`)."""
+    opts = cls if isinstance(cls, list) else options(cls)
 
     def wrap(fn: Callable) -> Callable:
         own = [p for p in inspect.signature(fn).parameters.values() if p.name != "flags"]
@@ -38,6 +39,16 @@ def config_options(cls: type) -> Callable:
         return command
 
     return wrap
+
+
+def section_options(classes: list[type], sections: tuple[str, ...]) -> list[Option]:
+    """The fields of ``sections`` of several config classes, one option per flag (the first class's, for its help)."""
+    merged: dict[str, Option] = {}
+    for cls in classes:
+        for o in options(cls):
+            if o.path[0] in sections:
+                merged.setdefault(o.flag, o)
+    return list(merged.values())
 
 
 def _ident(i: int) -> str:

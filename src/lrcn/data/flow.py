@@ -219,12 +219,16 @@ class FlowCache:
         return self.load(path)
 
     def build(self, paths, workers: int = 2, description: str = "optical flow") -> dict[str, str]:
-        """Compute the flow of every video not yet cached, ``workers`` processes in parallel (<= 1: in this one).
+        """Compute the flow of every video not yet cached, ``workers`` processes in parallel (<= 1: in this one); under
+        torchrun, this rank's share of them (the ranks meet when all are done).
 
-        Returns {path: error line} for the videos skipped (missing, unreadable, not a video).
+        Returns {path: error line} for the videos skipped (missing, unreadable, not a video), every rank's.
         """
+        from lrcn import distributed
+
+        distributed.init()
         errors: dict[str, str] = {}
-        todo: dict[Path, str] = {}  # entry -> path: a video listed twice is computed once
+        missing: dict[str, str] = {}  # entry -> path: a video listed twice is computed once
         for p in map(str, paths):
             try:
                 entry = self.entry(p)
@@ -232,7 +236,9 @@ class FlowCache:
                 errors[p] = str(e)
                 continue
             if not entry.exists():
-                todo.setdefault(entry, p)
+                missing.setdefault(str(entry), p)
+        # under torchrun, this rank's share of the missing videos (lrcn.distributed), spread over local workers
+        todo = {Path(e): missing[e] for e in distributed.share_of(list(missing))}
         args = [(p, e, self.method, self.max_side, self.quality) for e, p in todo.items()]
         with ExitStack() as stack:
             run = map
@@ -244,7 +250,7 @@ class FlowCache:
             for p, error in zip(todo.values(), track(results, description, total=len(todo))):
                 if error:
                     errors[p] = error
-        return errors
+        return distributed.gather(errors)
 
 
 def _store(path, entry: Path, method: str, max_side: int | None, quality: int) -> None:
@@ -255,7 +261,10 @@ def _store(path, entry: Path, method: str, max_side: int | None, quality: int) -
 
 
 def _try_store(path, entry: Path, method: str, max_side: int | None, quality: int) -> str | None:
-    """``_store`` for the cache builder: the error line instead of an exception (a bad video skips, the rest run)."""
+    """``_store`` for the cache builder: the error line instead of an exception (a bad video skips, the rest run); an
+    entry that another process wrote meanwhile is kept."""
+    if entry.exists():
+        return None
     try:
         _store(path, entry, method, max_side, quality)
     except LrcnError as e:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 from pathlib import Path
 
 from lrcn.demo import DemoContext, Section
@@ -26,11 +25,29 @@ def settings(quick: bool) -> dict:
     return dict(videos_per_class=64, num_frames=24, image_size=128, epochs=30)
 
 
-def run(ctx: DemoContext) -> Section:
-    from lrcn.data.synthetic.actions import CLASSES, MIRRORED, PAIRS, write_actions
+def config(data: Path, s: dict, seed: int, modality: str, arch: str):
+    """The ActivityConfig of one demo run (``s``: :func:`settings`) on the synthetic actions at ``data``."""
+    from lrcn.data.synthetic.actions import CLASSES, MIRRORED, PAIRS
     from lrcn.features.spec import FeatureConfig
     from lrcn.models.activity import ActivityModelConfig
     from lrcn.tasks.activity.config import ActivityConfig, ActivityDataConfig, ActivityTrainConfig
+
+    # The synthetic pairs are exact time reversals: a reversed RGB clip of one is a clip of the other. Not so for
+    # flow, whose vectors would also need negating, so flow trains without it.
+    reverse = [f"{a}:{b}" for a, b in PAIRS] if modality == "rgb" else []
+    # Left-right mirror pairs: the demo trains on centre crops only, but `lrcn eval RUN --crops 10` then swaps
+    # the mirrored crops' scores back.
+    mirror = [f"{a}:{b}" for a, b in MIRRORED.items() if CLASSES.index(a) < CLASSES.index(b)]
+    return ActivityConfig(
+        ActivityDataConfig(root=data, split=1, workers=1, modality=modality),
+        FeatureConfig(image_size=s["image_size"]),
+        ActivityModelConfig(arch=arch, fc6=256, hidden=512 if modality == "flow" else 256),
+        ActivityTrainConfig(epochs=s["epochs"], seed=seed, reverse_pairs=reverse, mirror_pairs=mirror),
+    )
+
+
+def run(ctx: DemoContext) -> Section:
+    from lrcn.data.synthetic.actions import CLASSES, PAIRS, write_actions
     from lrcn.tasks.activity.evaluate import evaluate
     from lrcn.tasks.activity.train import train
 
@@ -38,25 +55,11 @@ def run(ctx: DemoContext) -> Section:
     data = ctx.data / "actions"
     if not (data / "ucfTrainTestlist" / "testlist01.txt").is_file():
         write_actions(data, seed=ctx.seed, videos_per_class=s["videos_per_class"], num_frames=s["num_frames"])
-    base = ActivityConfig(
-        ActivityDataConfig(root=data, split=1, workers=1),
-        FeatureConfig(image_size=s["image_size"]),
-        ActivityModelConfig(fc6=256),
-        ActivityTrainConfig(epochs=s["epochs"], seed=ctx.seed),
-    )
-    # The synthetic pairs are exact time reversals: a reversed RGB clip of one is a clip of the other. Not so for
-    # flow, whose vectors would also need negating, so flow trains without it.
-    reverse = {"rgb": [f"{a}:{b}" for a, b in PAIRS], "flow": []}
-    # Left-right mirror pairs: the demo trains on centre crops only, but `lrcn eval RUN --crops 10` then swaps
-    # the mirrored crops' scores back.
-    mirror = [f"{a}:{b}" for a, b in MIRRORED.items() if CLASSES.index(a) < CLASSES.index(b)]
     metrics: dict[str, dict[str, dict]] = {}
     for modality in STREAMS:
         for key, arch in ARCHS.items():
             run_dir = ctx.run_dir(f"activity-{modality}-{arch}")
-            cfg = replace(base, data=replace(base.data, modality=modality),
-                          model=replace(base.model, arch=arch, hidden=512 if modality == "flow" else 256),
-                          train=replace(base.train, reverse_pairs=reverse[modality], mirror_pairs=mirror))
+            cfg = config(data, s, ctx.seed, modality, arch)
             train(cfg, run_dir, force=True, cache=ctx.cache, progress=False)  # the demo's own folder: retrained
             metrics.setdefault(modality, {})[key] = evaluate(run_dir, cache=ctx.cache)
     for fusion, weights in FUSIONS.items():

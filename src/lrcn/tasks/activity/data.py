@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lrcn import distributed
 from lrcn.data.transforms import mirrored, random_clip_crop, random_clip_indices, time_reversed, to_tensor
 from lrcn.device import pin_memory
 from lrcn.errors import LrcnError
@@ -91,6 +92,23 @@ def build_features(cache: FeatureCache, items: list, workers: int, what: str) ->
     for line in errors.values():
         log.warning("skipped: %s", line)
     return list(errors.values())
+
+
+def training_views(cfg: ActivityConfig) -> str:
+    """The views the training videos are cached with: the centre crop, and with ``--flip`` its mirror too."""
+    return "center+flip" if cfg.data.flip else "center"
+
+
+def feature_jobs(cfg: ActivityConfig, cache_dir: Path | None, device) -> list[tuple[FeatureCache, list[Path]]]:
+    """What ``lrcn features --task activity`` fills, the entries train and eval read: the training views of the
+    training and validation videos, the centre crop of the test videos (``eval --crops 1``)."""
+    videos = read_videos(cfg.data)
+    train = FeatureCache(cache_dir, cfg.features.spec(training_views(cfg), cfg.source, device=device), device=device)
+    test = FeatureCache(cache_dir, cfg.features.spec("center", cfg.source, device=device), device=device)
+    paths = [it.path for it in videos.train + videos.val]
+    if test.dir == train.dir:
+        return [(train, paths + [it.path for it in videos.test])]
+    return [(train, paths), (test, [it.path for it in videos.test])]
 
 
 def cached(cache: FeatureCache, items: list) -> list:
@@ -192,13 +210,14 @@ def training_frames(cache: FeatureCache, items: list, max_rows: int = 8192) -> t
 
 
 class ActivityDataModule(L.LightningDataModule):
-    """Caches the training videos' features (rank 0), then serves random training clips and whole validation videos."""
+    """Caches the training videos' features (each rank its share), then serves random training clips and whole
+    validation videos."""
 
     def __init__(self, cfg: ActivityConfig, videos: VideoSet, run: Path, cache_dir: Path | None, device: torch.device):
         super().__init__()
         self.cfg, self.videos, self.run, self.device = cfg, videos, run, device
-        views = "center+flip" if cfg.data.flip else "center"
-        self.cache = FeatureCache(cache_dir, cfg.features.spec(views, cfg.source), device=device)
+        self.cache = FeatureCache(cache_dir, cfg.features.spec(training_views(cfg), cfg.source, device=device),
+                                  device=device)
         if cfg.train.reverse_pairs and cfg.data.modality == "flow":
             # Reversing a flow clip in time must also negate every flow vector, which cached CNN features cannot do:
             # a reversed "move left" clip would still show leftward flow under the label "move right".
@@ -208,12 +227,12 @@ class ActivityDataModule(L.LightningDataModule):
         self.reverse = pair_permutation(t.reverse_pairs, classes, "--reverse-pair", root)
         self.mirror = pair_permutation(t.mirror_pairs, classes, "--mirror-pair", root)
 
-    def prepare_data(self) -> None:
-        """Rank 0 only: cache the features of the training videos, list the unreadable ones in RUN/skipped.txt."""
-        skipped = build_features(self.cache, self.videos.train + self.videos.val, self.cfg.data.workers, "training")
-        write_text(self.run / "skipped.txt", "".join(f"{line}\n" for line in skipped))
-
     def setup(self, stage: str) -> None:
+        """Every rank: cache its share of the training videos' features (the ranks meet when all are done, so N
+        processes fill the cache N times faster), then list the unreadable ones in RUN/skipped.txt (rank 0)."""
+        skipped = build_features(self.cache, self.videos.train + self.videos.val, self.cfg.data.workers, "training")
+        if distributed.is_main():
+            write_text(self.run / "skipped.txt", "".join(f"{line}\n" for line in skipped))
         self.train_items = cached(self.cache, self.videos.train)
         self.val_items = cached(self.cache, self.videos.val)
         if not self.train_items:

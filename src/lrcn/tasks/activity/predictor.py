@@ -28,7 +28,8 @@ class Stream:
         model = build_model(self.cfg, len(self.classes), bundle.info["feature_dim"], pretrained=False)
         self.model = load_weights(bundle, model, device)
         # a fine-tuned run's own CNN, else the registry's
-        self.extractor = Extractor(self.cfg.features.spec("center", self.cfg.source), device, self.model.backbone)
+        self.extractor = Extractor(self.cfg.features.spec("center", self.cfg.source, device=device), device,
+                                   self.model.backbone)
 
     def clip_scores(self, clips: torch.Tensor, views: str = "center", mirror: list[int] | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:

@@ -60,7 +60,13 @@ def split_items(items: list[ImageCaptions], split: str, where: Path) -> list[Ima
 
 
 def feature_cache(cfg: CaptionConfig, cache: Path | None, device="auto") -> FeatureCache:
-    return FeatureCache(cache, cfg.features.spec("center", "image"), device=device)
+    return FeatureCache(cache, cfg.features.spec("center", "image", device=device), device=device)
+
+
+def feature_jobs(cfg: CaptionConfig, cache: Path | None, device) -> list[tuple[FeatureCache, list[Path]]]:
+    """What ``lrcn features --task caption`` fills: every image of the folder, all splits (train, eval, retrieval)."""
+    items = read_caption_folder(cfg.data.root, cfg.data.images)
+    return [(feature_cache(cfg, cache, device), [it.path for it in items])]
 
 
 def image_features(cache: FeatureCache, items: list[ImageCaptions], workers: int, what: str

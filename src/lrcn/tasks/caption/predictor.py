@@ -34,7 +34,7 @@ class CaptionPredictor(BasePredictor):
         self.decoding, self.device = decoding.check(), device
         model = build_model(self.cfg, len(self.vocab), bundle.info["feature_dim"], pretrained=False)
         self.model = load_weights(bundle, model, device)
-        self.extractor = Extractor(self.cfg.features.spec("center", "image"), device, self.model.backbone)
+        self.extractor = Extractor(self.cfg.features.spec("center", "image", device=device), device, self.model.backbone)
 
     def configure(self, **decoding) -> None:
         self.decoding = configure_decoding(self.decoding, decoding)

@@ -28,13 +28,27 @@ def interval_frames(cache: FeatureCache, intervals: list[Interval], n: int) -> n
     return np.stack(out)
 
 
+def feature_cache(cfg: DescribeConfig, cache: Path | None, device) -> FeatureCache:
+    return FeatureCache(cache, cfg.features.spec("center", "rgb", device=device), device=device)
+
+
+def annotated(cfg: DescribeConfig) -> list[Interval]:
+    """The intervals with an SR tuple: what the describe task trains and evaluates on."""
+    return [i for i in read_tacos(cfg.data.root, cfg.data.split_seed) if i.sr is not None]
+
+
+def feature_jobs(cfg: DescribeConfig, cache: Path | None, device) -> list[tuple[FeatureCache, list[Path]]]:
+    """What ``lrcn features --task describe`` fills: every video with an annotated interval."""
+    return [(feature_cache(cfg, cache, device), sorted({i.video for i in annotated(cfg)}))]
+
+
 def load_data(cfg: DescribeConfig, cache: Path | None = None, device="auto"
               ) -> tuple[list[Interval], np.ndarray, list[str]]:
     """The intervals with an SR tuple, their frame features (N, frames, D) (computed into the cache when missing),
     and one line per video left out because it could not be read (its intervals with it)."""
     root = cfg.data.root
-    intervals = [i for i in read_tacos(root, cfg.data.split_seed) if i.sr is not None]
-    fc = FeatureCache(cache, cfg.features.spec("center", "rgb"), device=device)
+    intervals = annotated(cfg)
+    fc = feature_cache(cfg, cache, device)
     errors = fc.build(sorted({i.video for i in intervals}), workers=cfg.data.workers, description="frame features")
     for line in errors.values():
         log.warning("skipped: %s", line)

@@ -33,7 +33,7 @@ class DescribePredictor(BasePredictor):
         self.labels = [bundle.info["labels"][s] for s in SLOTS]
         self.decoding, self.device = decoding.check(), device
         self.model = load_weights(bundle, build_model(self.cfg, bundle.info), device)
-        self.extractor = Extractor(self.cfg.features.spec("center", "rgb"), device)
+        self.extractor = Extractor(self.cfg.features.spec("center", "rgb", device=device), device)
 
     def configure(self, **decoding) -> None:
         self.decoding = configure_decoding(self.decoding, decoding)
