@@ -42,9 +42,15 @@ def test_training_into_an_existing_run_needs_resume_or_force(tmp_path):
     assert (tmp_path / "notes" / "a.txt").read_text() == "mine"
 
 
+def test_resume_of_a_run_killed_before_it_saved_its_config_starts_it_with_the_config_given(tmp_path):
+    cfg = ActivityConfig()
+    cfg.train.epochs = 7
+    with start(tmp_path / "none", "activity", cfg, resume=True, flags={"train.epochs": 7}) as run:
+        assert run.resume_from is None and run.config.train.epochs == 7
+    assert read_config(tmp_path / "none")[1]["train"]["epochs"] == 7
+
+
 def test_resume_takes_the_saved_config_and_only_resumable_flags(tmp_path):
-    with pytest.raises(LrcnError, match="nothing to resume"):
-        start(tmp_path / "none", "activity", ActivityConfig(), resume=True, flags={})
     new_run(tmp_path / "r")
     (tmp_path / "r" / "checkpoints" / "last.ckpt").write_bytes(b"x")
     with start(tmp_path / "r", "activity", ActivityConfig(), resume=True, flags={"train.epochs": 6}) as run:

@@ -50,8 +50,8 @@ import cv2
 import numpy as np
 
 from lrcn.data.video import check_readable, read_video
-from lrcn.errors import LrcnError
-from lrcn.files import atomic_path, fingerprint
+from lrcn.errors import LrcnError, WriteError
+from lrcn.files import atomic_path, fingerprint, sweep_temporaries
 from lrcn.progress import track
 
 METHODS = ("dis", "farneback", "tvl1")
@@ -233,6 +233,7 @@ class FlowCache:
                 continue
             if not entry.exists():
                 todo.setdefault(entry, p)
+        sweep_temporaries(self.dir)
         args = [(p, e, self.method, self.max_side, self.quality) for e, p in todo.items()]
         with ExitStack() as stack:
             run = map
@@ -250,7 +251,7 @@ class FlowCache:
 def _store(path, entry: Path, method: str, max_side: int | None, quality: int) -> None:
     images = video_flow_images(path, method, max_side)  # (T, h, w, 3)
     blobs = [cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, quality])[1] for im in images]
-    with atomic_path(entry) as tmp, open(tmp, "wb") as f:
+    with atomic_path(entry, needed=sum(map(len, blobs))) as tmp, open(tmp, "wb") as f:
         np.savez(f, jpeg=np.concatenate(blobs), ends=np.cumsum([len(b) for b in blobs]))
 
 
@@ -258,6 +259,8 @@ def _try_store(path, entry: Path, method: str, max_side: int | None, quality: in
     """``_store`` for the cache builder: the error line instead of an exception (a bad video skips, the rest run)."""
     try:
         _store(path, entry, method, max_side, quality)
+    except WriteError:
+        raise  # a full disk is not this video's fault: it stops the build
     except LrcnError as e:
         return str(e)
     return None

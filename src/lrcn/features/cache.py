@@ -22,11 +22,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lrcn.data.transforms import VIEWS
-from lrcn.errors import LrcnError
+from lrcn.errors import LrcnError, WriteError
 from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import frame_views
 from lrcn.features.spec import FeatureSpec
-from lrcn.files import atomic_path, fingerprint, write_json
+from lrcn.files import atomic_path, fingerprint, sweep_temporaries, write_json
 from lrcn.progress import track
 
 
@@ -40,7 +40,8 @@ def cache_root(explicit: str | os.PathLike | None = None) -> Path:
 
 
 class DecodedViews(Dataset):
-    """Decodes files in worker processes: index -> (index, (T, V, 3, S, S) uint8) or (index, error line)."""
+    """Decodes files in worker processes: index -> (index, (T, V, 3, S, S) uint8), (index, error line) or (index,
+    WriteError)."""
 
     def __init__(self, paths: Sequence[Path], spec: FeatureSpec, flow_cache: Path):
         self.paths, self.spec, self.flow_cache = paths, spec, flow_cache
@@ -51,6 +52,8 @@ class DecodedViews(Dataset):
     def __getitem__(self, i: int):
         try:
             return i, frame_views(self.paths[i], self.spec, self.flow_cache)
+        except WriteError as e:  # the flow cache could not be written: not this file's fault; stops the build
+            return i, e
         except LrcnError as e:
             return i, str(e)
 
@@ -99,15 +102,17 @@ class FeatureCache:
                 errors[str(p)] = f"{p}: {e.strerror or e}"
         if not todo:
             return errors
-        self.dir.mkdir(parents=True, exist_ok=True)
         write_json(self.dir / "spec.json", asdict(self.spec))
+        sweep_temporaries(self.dir)
         loader = DataLoader(DecodedViews(todo, self.spec, self.flow), batch_size=None, num_workers=workers,
                             prefetch_factor=4 if workers else None, persistent_workers=False)
         for i, result in self._embed(track(loader, description, total=len(todo))):
+            if isinstance(result, WriteError):
+                raise result
             if isinstance(result, str):
                 errors[str(todo[i])] = result
             else:
-                with atomic_path(self.entry(todo[i])) as tmp:
+                with atomic_path(self.entry(todo[i]), needed=result.nbytes) as tmp:
                     with open(tmp, "wb") as f:
                         np.save(f, result)
         return errors
@@ -117,7 +122,7 @@ class FeatureCache:
         buffer: list[tuple[int, torch.Tensor]] = []
         buffered = 0
         for i, views in decoded:
-            if isinstance(views, str):
+            if not isinstance(views, torch.Tensor):
                 yield i, views
                 continue
             buffer.append((i, views))
