@@ -225,6 +225,7 @@ class FlowCache:
         """
         errors: dict[str, str] = {}
         todo: dict[Path, str] = {}  # entry -> path: a video listed twice is computed once
+        sweep_temporaries(self.dir)  # what a build killed mid-write left
         for p in map(str, paths):
             try:
                 entry = self.entry(p)
@@ -233,7 +234,6 @@ class FlowCache:
                 continue
             if not entry.exists():
                 todo.setdefault(entry, p)
-        sweep_temporaries(self.dir)
         args = [(p, e, self.method, self.max_side, self.quality) for e, p in todo.items()]
         with ExitStack() as stack:
             run = map

@@ -5,7 +5,7 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
-from lrcn.demo import DemoContext, Section
+from lrcn.demo import DemoContext, Section, train_or_resume
 
 # TPAMI'16 Table 1, UCF101, average over the 3 splits (research.md §1, [SEC x2]).
 PAPER = {
@@ -57,7 +57,7 @@ def run(ctx: DemoContext) -> Section:
             cfg = replace(base, data=replace(base.data, modality=modality),
                           model=replace(base.model, arch=arch, hidden=512 if modality == "flow" else 256),
                           train=replace(base.train, reverse_pairs=reverse[modality], mirror_pairs=mirror))
-            train(cfg, run_dir, force=True, cache=ctx.cache, progress=False)  # the demo's own folder: retrained
+            train_or_resume(train, cfg, run_dir, ctx.cache)
             metrics.setdefault(modality, {})[key] = evaluate(run_dir, cache=ctx.cache)
     for fusion, weights in FUSIONS.items():
         for key, arch in ARCHS.items():

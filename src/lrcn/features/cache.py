@@ -94,6 +94,7 @@ class FeatureCache:
         """Compute the features of every file not yet cached. Returns {path: error line} for the files skipped."""
         errors: dict[str, str] = {}
         todo: list[Path] = []
+        sweep_temporaries(self.dir)  # what a build killed mid-write left
         for p in map(Path, paths):
             try:
                 if not self.entry(p).exists():
@@ -103,7 +104,6 @@ class FeatureCache:
         if not todo:
             return errors
         write_json(self.dir / "spec.json", asdict(self.spec))
-        sweep_temporaries(self.dir)
         loader = DataLoader(DecodedViews(todo, self.spec, self.flow), batch_size=None, num_workers=workers,
                             prefetch_factor=4 if workers else None, persistent_workers=False)
         for i, result in self._embed(track(loader, description, total=len(todo))):
