@@ -18,16 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import bad_media
 from activity_data import moving_square
-from lrcn.config import resolve, to_dict
-from lrcn.data.text import Vocabulary
 from lrcn.data.video import write_video
-from lrcn.files import write_json
-from lrcn.models.backbones import create_backbone
+from tiny_runs import untrained_run
 
 HANG_GUARD_S = 300  # a hang fails the test here instead of stalling the suite
 
@@ -46,35 +42,6 @@ IMAGES = {
     "bomb.png": (bad_media.png_bomb, "image too large (10000x10000 = 100000000 pixels"),
     "bomb.jpg": (bad_media.jpeg_bomb, "image too large"),
 }
-
-
-def untrained_run(task: str, root: Path) -> Path:
-    """A run folder of ``task`` holding a freshly initialised network: enough to read and answer inputs."""
-    from lrcn.tasks.activity.config import ActivityConfig
-    from lrcn.tasks.caption.config import CaptionConfig
-
-    run = root / f"{task}-run"
-    feature_dim = create_backbone("efficientnet_lite0", pretrained=False, grid=3).feature_dim
-    if task == "activity":
-        from lrcn.tasks.activity.network import build_model
-
-        cfg = resolve(ActivityConfig, {"data.root": root, "features.image_size": 64, "model.pca": 0})
-        info, net = {"classes": ["MoveLeft", "MoveRight"], "feature_dim": feature_dim}, build_model(cfg, 2, feature_dim)
-    else:
-        from lrcn.tasks.caption.network import build_model
-
-        cfg = resolve(CaptionConfig, {"data.root": root, "features.image_size": 64, "model.embed_dim": 8,
-                                      "model.hidden": 8, "model.image_dim": 8})
-        vocab = Vocabulary.build([["a", "square"]], min_count=1)
-        vocab.save(run / "vocab.json")
-        info, net = {"feature_dim": feature_dim, "vocab_size": len(vocab)}, build_model(cfg, len(vocab), feature_dim)
-    from lrcn.config import save_yaml
-
-    save_yaml(run / "config.yaml", {"task": task, **to_dict(cfg)})
-    write_json(run / "model.json", info)
-    (run / "checkpoints").mkdir(parents=True)
-    torch.save({"state_dict": {f"model.{k}": v for k, v in net.state_dict().items()}}, run / "checkpoints" / "best.ckpt")
-    return run
 
 
 def make_inputs(kinds: dict, folder: Path) -> list[tuple[str, str | None]]:
@@ -131,7 +98,7 @@ def check_answers(result, inputs: list[tuple[str, str | None]], answer_key: str)
     return answers
 
 
-@pytest.mark.parametrize("task", ["activity", "caption"])
+@pytest.mark.parametrize("task", ["activity", pytest.param("caption", marks=pytest.mark.slow)])
 def test_inputs_that_hang_or_never_end_get_one_line_each_among_good_ones(task, tmp_path):
     run = untrained_run(task, tmp_path)
     if task == "activity":

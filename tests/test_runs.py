@@ -89,3 +89,25 @@ def test_a_second_training_of_the_same_run_is_refused_while_the_first_runs(tmp_p
         holder.join(30)
     with start(tmp_path / "r", "activity", ActivityConfig(), force=True):  # free again once it ended
         pass
+
+
+def test_the_lock_is_the_training_process_alone_so_a_killed_runs_lingering_workers_never_hold_it(tmp_path):
+    import os
+    import signal
+    import time
+
+    run = start(tmp_path / "r", "activity", ActivityConfig(), force=True)
+    ready, started = os.pipe()
+    worker = os.fork()  # as a DataLoader worker is forked; it outlives a parent killed with SIGKILL for a while
+    if worker == 0:
+        os.write(started, b"!")  # the fork hooks have run
+        time.sleep(30)
+        os._exit(0)
+    try:
+        assert os.read(ready, 1) == b"!"
+        run.release()  # the training process is gone
+        with start(tmp_path / "r", "activity", ActivityConfig(), resume=True, flags={}):
+            pass  # not refused: the worker still alive did not hold the lock
+    finally:
+        os.kill(worker, signal.SIGKILL)
+        os.waitpid(worker, 0)

@@ -45,8 +45,8 @@ def user_error(e: BaseException) -> LrcnError | None:
 
     if told(e) is None:
         return None
-    chain = []
+    chain = []  # e, what it arose while handling, ...; not past an error that hid its context (``from None``)
     while e is not None and e not in chain:
         chain.append(e)
-        e = e.__context__
+        e = None if e.__suppress_context__ else e.__cause__ or e.__context__
     return next(t for t in map(told, reversed(chain)) if t is not None)
