@@ -243,7 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=10, help="Kills per task (default 10).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the data and of the kill moments.")
     parser.add_argument("--work", type=Path, default=Path("killtest"), help="Folder for the runs (default ./killtest).")
+    parser.add_argument("--demo", action="store_true", help="Kill `lrcn demo --quick` instead, --kills times in one "
+                        "folder, restarting it each time (about 3 demo lengths).")
     args = parser.parse_args(argv)
+    if args.demo:
+        from lrcn.tools.demokill import run_demo_kills
+
+        return 0 if run_demo_kills(args.kills, args.seed, args.work).same else 1
     results = [k for t in args.task or sorted(TASKS) for k in run(t, args.kills, args.seed, args.work)]
     return 0 if all(k.same for k in results) else 1
 
