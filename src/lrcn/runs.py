@@ -28,7 +28,7 @@ from typing import Any
 
 from lrcn.config import changed, from_dict, load_yaml, resolve, save_yaml, to_dict
 from lrcn.errors import LrcnError, a
-from lrcn.files import read_json, sweep_temporaries, write_json, write_failure
+from lrcn.files import read_json, sweep_temporaries, write_failure, write_json
 
 CONFIG = "config.yaml"
 MODEL_INFO = "model.json"
