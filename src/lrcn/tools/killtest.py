@@ -88,7 +88,7 @@ class Profile:
 
 @dataclass
 class Watch:
-    """What is on disk while a command runs: cache entries, training-log rows, checkpoint temporary files seen."""
+    """What is on disk while a command runs: cache entries, training-log rows, checkpoints written."""
 
     run: Path
     cache: Path
@@ -100,9 +100,20 @@ class Watch:
     def log_rows(self) -> int:
         return sum(max(0, p.read_bytes().count(b"\n") - 1) for p in self.run.rglob("metrics.csv"))
 
+    def checkpoint_dirs(self) -> list[Path]:
+        return [self.run / "checkpoints", *self.run.glob("sr/checkpoints"), *self.run.glob("sr/fold*/checkpoints")]
+
     def checkpoint_writes(self) -> int:
-        self.seen.update(p.name for p in self.run.rglob(".*.ckpt.*.tmp"))
+        """Checkpoints written whole so far (each version of each file, by its modification time)."""
+        for p in (p for d in self.checkpoint_dirs() for p in d.glob("*.ckpt")):
+            try:
+                self.seen.add((p, p.stat().st_mtime_ns))
+            except FileNotFoundError:  # replaced or cleared between the listing and the look
+                pass
         return len(self.seen)
+
+    def writing_checkpoint(self) -> bool:
+        return any(p.name.endswith(".tmp") for d in self.checkpoint_dirs() if d.is_dir() for p in d.iterdir())
 
 
 def command(task: Task, data: Path, run: Path, cache: Path, resume: bool) -> list[list[str]]:
@@ -145,7 +156,8 @@ def profile(task: Task, data: Path, root: Path) -> Profile:
     def observe(w: Watch, step, seconds, step_seconds):
         if step == 0:
             counts["entries"] = w.entries()
-        w.checkpoint_writes()
+        if step == 0:
+            w.checkpoint_writes()
         return False
 
     _, seconds, error, took = run_command(command(task, data, watch.run, watch.cache, False), watch, observe, 0.002)
@@ -162,9 +174,9 @@ def trigger_for(phase: str, rng: random.Random, p: Profile):
     if phase == "epoch":
         r = rng.randint(1, max(1, p.log_rows - 1))
         return lambda w, step, t, ts: step == 0 and w.log_rows() >= r
-    if phase == "checkpoint":
+    if phase == "checkpoint":  # mid-write of the n-th checkpoint (or a later one, if its write was too quick to see)
         n = rng.randint(1, max(1, p.checkpoint_writes))
-        return lambda w, step, t, ts: step == 0 and w.checkpoint_writes() >= n
+        return lambda w, step, t, ts: step == 0 and w.writing_checkpoint() and w.checkpoint_writes() >= n - 1
     if phase == "eval":
         at = rng.uniform(0, p.eval_seconds)
         return lambda w, step, t, ts: step == 1 and ts >= at

@@ -69,7 +69,8 @@ def fit_sr(root: Path, cfg: DescribeConfig, sizes, z, y, train_rows, val_rows, d
     module = SRModule(z.shape[-1], sizes, cfg)
     data = DescribeData([(z[i], y[i]) for i in train_rows], [(z[i], y[i]) for i in val_rows], stack,
                         cfg.data.batch_size, cfg.train.seed)
-    make_trainer(root, epochs=cfg.sr.epochs, monitor="val/sr_slots", device=device, progress=progress).fit(
+    make_trainer(root, epochs=cfg.sr.epochs, monitor="val/sr_slots", device=device, seed=cfg.train.seed,
+                 progress=progress).fit(
         module, datamodule=data)
     module.model.load_state_dict(model_weights(Run(root, "describe", None).checkpoint()))
     return module.model.eval().cpu()
