@@ -112,7 +112,7 @@ def main() -> None:
         n_test = len(videos.test)
         print(f"\nThe demo's RGB LRCN ({s['image_size']} px, {args.epochs} epochs, seed 0; {n_test} test videos: one "
               f"video = {1 / n_test:.1%}), features from the {cache.spec.engine} engine")
-        print(f"| cache | bytes/frame | x smaller | UCF101 RGB (2.5 M frames) | video accuracy | vs fp16 |")
+        print("| cache | bytes/frame | x smaller | UCF101 RGB (2.5 M frames) | video accuracy | vs fp16 |")
         print("|---|---:|---:|---:|---:|---:|")
         for name, size, acc in rows:
             print(f"| {name} | {size:,.0f} | {ref_size / size:.1f} | {size * UCF101_FRAMES / 1e9:.1f} GB | {acc:.1%} | "

@@ -1,6 +1,5 @@
 """One predictor contract for the three tasks: the CLI's --json, lrcn.load(RUN) and lrcn.load(EXPORT) give the same
 answers; any input kind; a bad input in a batch answers alone; prediction never writes; an export travels."""
-import io
 import json
 import shutil
 

@@ -45,10 +45,15 @@ def test_training_into_an_existing_run_needs_resume_or_force(tmp_path):
     assert (tmp_path / "notes" / "a.txt").read_text() == "mine"
 
 
+def test_resume_of_a_run_killed_before_it_saved_its_config_starts_it_with_the_config_given(tmp_path):
+    cfg = ActivityConfig()
+    cfg.train.epochs = 7
+    with start(tmp_path / "none", "activity", cfg, resume=True, flags={"train.epochs": 7}) as run:
+        assert run.resume_from is None and run.config.train.epochs == 7
+    assert read_config(tmp_path / "none")[1]["train"]["epochs"] == 7
+
+
 def test_resume_takes_the_saved_config_and_only_resumable_flags(tmp_path):
-    with pytest.raises(LrcnError, match="nothing to resume"):
-        start(tmp_path / "none", "activity", ActivityConfig(), resume=True, flags={})
-    assert not (tmp_path / "none").exists()  # no half-made folder left by a run that never started
     new_run(tmp_path / "r")
     (tmp_path / "r" / "checkpoints" / "last.ckpt").write_bytes(b"x")
     with start(tmp_path / "r", "activity", ActivityConfig(), resume=True, flags={"train.epochs": 6}) as run:
@@ -87,3 +92,25 @@ def test_a_second_training_of_the_same_run_is_refused_while_the_first_runs(tmp_p
         holder.join(30)
     with start(tmp_path / "r", "activity", ActivityConfig(), force=True):  # free again once it ended
         pass
+
+
+def test_the_lock_is_the_training_process_alone_so_a_killed_runs_lingering_workers_never_hold_it(tmp_path):
+    import os
+    import signal
+    import time
+
+    run = start(tmp_path / "r", "activity", ActivityConfig(), force=True)
+    ready, started = os.pipe()
+    worker = os.fork()  # as a DataLoader worker is forked; it outlives a parent killed with SIGKILL for a while
+    if worker == 0:
+        os.write(started, b"!")  # the fork hooks have run
+        time.sleep(30)
+        os._exit(0)
+    try:
+        assert os.read(ready, 1) == b"!"
+        run.release()  # the training process is gone
+        with start(tmp_path / "r", "activity", ActivityConfig(), resume=True, flags={}):
+            pass  # not refused: the worker still alive did not hold the lock
+    finally:
+        os.kill(worker, signal.SIGKILL)
+        os.waitpid(worker, 0)

@@ -29,8 +29,8 @@ class Tiny(L.LightningModule):
 
 def fit(root, epochs, resume):
     ckpt = root / "checkpoints" / "last.ckpt" if resume else None
-    make_trainer(root, epochs=epochs, monitor="train/loss", device=torch.device("cpu"), mode="min", resumed=resume,
-                 progress=False).fit(Tiny(), ckpt_path=ckpt)
+    make_trainer(root, epochs=epochs, monitor="train/loss", device=torch.device("cpu"), seed=0, mode="min",
+                 resume_from=ckpt, progress=False).fit(Tiny(), ckpt_path=ckpt)
 
 
 def epochs_logged(root):

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from lrcn.errors import LrcnError, a
-from lrcn.files import read_json, write_json, write_text
+from lrcn.files import read_json, write_failure, write_json, write_text
 from lrcn.runs import CONFIG, Run, read_config
 
 EXPORT_CONFIG = "config.json"
@@ -119,9 +119,9 @@ def export(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         raise LrcnError(f"{out}: exists and is not empty; choose a new folder")
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    state = {k: v.contiguous() for k, v in bundle.state_dict().items()}
     try:
-        state = {k: v.contiguous() for k, v in bundle.state_dict().items()}
+        tmp.mkdir(parents=True)
         save_file(state, tmp / WEIGHTS, metadata={"format": FORMAT, "task": bundle.task})
         for name in SIDE_FILES:
             if (bundle.path / name).is_file():
@@ -133,6 +133,12 @@ def export(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+    except Exception as e:
+        shutil.rmtree(tmp, ignore_errors=True)  # first, so the message counts its space as free
+        failure = write_failure(out, e, needed=sum(v.numel() * v.element_size() for v in state.values()))
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

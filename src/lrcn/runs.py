@@ -10,13 +10,17 @@ prediction needs besides the weights: class names, feature size, ...), ``checkpo
   or ``resume``; a folder whose run never reached a checkpoint (a start that failed) is simply started over;
 - ``resume`` continues from ``checkpoints/last.ckpt`` with the saved config, never one rebuilt from flags
   (only ``resumable`` fields such as ``epochs`` may change); killed before its first checkpoint, a run
-  resumes by starting over from its saved config;
-- one training at a time: a second process gets one clear error (an ``flock`` on ``RUN/.lock``);
+  resumes by starting over from its saved config (keeping the finished stages a task names in ``keep``), and
+  killed before it saved its config, by starting it as new: ``--resume`` always continues what was asked;
+- one training at a time: a second process gets one clear error (an ``flock`` on ``RUN/.lock``, held by the
+  training process alone: its forked workers drop it, so a killed run's lingering workers never lock it out);
+- temporary files that a killed writer left in the folder are removed when it is opened again;
 - only rank 0 (under ``torchrun`` or ``srun``) writes; every rank seeds the same way.
 """
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -25,11 +29,13 @@ from typing import Any
 
 from lrcn.config import changed, from_dict, load_yaml, resolve, save_yaml, to_dict
 from lrcn.errors import LrcnError, a
-from lrcn.files import read_json, write_json
+from lrcn.files import read_json, sweep_temporaries, write_failure, write_json
 
 CONFIG = "config.yaml"
 MODEL_INFO = "model.json"
 LOCK = ".lock"
+log = logging.getLogger(__name__)
+_held: set = set()  # the run locks this process holds
 
 
 def is_rank_zero() -> bool:
@@ -70,7 +76,7 @@ class Run:
 
     def release(self) -> None:
         if self._lock is not None:
-            self._lock.close()
+            _release(self._lock)
             self._lock = None
 
     def __enter__(self) -> "Run":
@@ -102,35 +108,39 @@ def open_run(path: str | os.PathLike, task: str, config_cls: type) -> Run:
 
 
 def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = False, force: bool = False,
-          flags: dict | None = None) -> Run:
+          flags: dict | None = None, keep: tuple[str, ...] = ()) -> Run:
     """Open ``path`` for training ``config`` (see the module docstring). ``flags``: with ``resume``, the options
-    given on the command line ({"train.epochs": 40}), checked against the saved config."""
+    given on the command line ({"train.epochs": 40}), checked against the saved config. ``keep``: what a resumed run
+    that starts over keeps (a finished stage)."""
     path = Path(path)
     if resume and force:
         raise LrcnError("--resume and --force: give one (continue the run, or start it over)")
     created = not path.exists()
     lock = _lock(path) if is_rank_zero() else None
     try:
+        resume_from = None
+        if resume and not (path / CONFIG).is_file():
+            log.info("%s: nothing saved to resume (killed before it started); starting it", path)
+            resume = False
         if resume:
-            saved = open_run(path, task, type(config)).config if (path / CONFIG).is_file() else None
-            if saved is None:
-                raise LrcnError(f"{path}: nothing to resume (no {CONFIG}); train it without --resume")
+            saved = open_run(path, task, type(config)).config
             if flags is None:  # the Python API: the config given, against the saved one
                 flags = changed(config, saved)
             config = resolve(type(config), flags, saved=saved)
             last = path / "checkpoints" / "last.ckpt"
             resume_from = last if last.is_file() else None
-            if resume_from is None and is_rank_zero():
-                _clear(path)  # killed before its first checkpoint: start over from the saved config
+            if is_rank_zero():
+                sweep_temporaries(path, recursive=True)
+                if resume_from is None:
+                    _clear(path, keep)  # killed before its first checkpoint: start over from the saved config
         else:
             if is_rank_zero():  # the other ranks would race rank 0's config.yaml and refuse the folder it started
                 _check_new(path, force)
-            resume_from = None
         if is_rank_zero():
             save_yaml(path / CONFIG, {"task": task, **to_dict(config)})
     except BaseException:
         if lock is not None:
-            lock.close()
+            _release(lock)
             if created:  # leave no folder behind for a run that never started
                 shutil.rmtree(path, ignore_errors=True)
         raise
@@ -138,14 +148,35 @@ def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = Fal
 
 
 def _lock(path: Path):
-    path.mkdir(parents=True, exist_ok=True)
-    f = open(path / LOCK, "a")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        f = open(path / LOCK, "a")
+    except OSError as e:
+        raise write_failure(path / LOCK, e) or e from None
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.close()
         raise LrcnError(f"{path}: another process is training this run (it holds {path / LOCK})") from None
+    _held.add(f)
     return f
+
+
+def _release(lock) -> None:
+    _held.discard(lock)
+    lock.close()
+
+
+def _drop_locks_in_child() -> None:
+    """In a forked child (a DataLoader worker): point the lock's descriptor at /dev/null, so that the lock is the
+    training process's alone and ends with it, even while its workers linger (they notice a dead parent late)."""
+    for f in _held:
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, f.fileno())
+        os.close(null)
+
+
+os.register_at_fork(after_in_child=_drop_locks_in_child)
 
 
 def _check_new(path: Path, force: bool) -> None:
@@ -161,10 +192,10 @@ def _check_new(path: Path, force: bool) -> None:
     _clear(path)
 
 
-def _clear(path: Path) -> None:
-    """Empty a run folder (its lock stays: this process holds it)."""
+def _clear(path: Path, keep: tuple[str, ...] = ()) -> None:
+    """Empty a run folder but for ``keep`` (its lock stays: this process holds it)."""
     for p in path.iterdir():
-        if p.name == LOCK:
+        if p.name == LOCK or p.name in keep:
             continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)

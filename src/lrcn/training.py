@@ -2,7 +2,6 @@
 one Trainer setup (run-folder logs, atomic checkpoints, device, precision, DDP under torchrun, a Rich bar)."""
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import warnings
@@ -11,14 +10,13 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from lrcn.device import accelerator, lightning_precision
 from lrcn.files import atomic_path
+from lrcn.replay import RunCSVLogger, StepSeeds, resume_point
 from lrcn.runs import Run
 from lrcn.tasks import TrainConfig
 
@@ -53,32 +51,23 @@ class TaskModule(L.LightningModule):
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written to a temporary file and renamed: a crash mid-save never corrupts ``last.ckpt``."""
+    """Checkpoints written to a temporary file and renamed: a crash mid-save never corrupts ``last.ckpt``; a full disk
+    is one :class:`~lrcn.errors.WriteError` line (torch reports it through a file object we open, not its own)."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
-        with atomic_path(path) as tmp:
-            torch.save(checkpoint, tmp)
+        with atomic_path(path, needed=tensor_bytes(checkpoint)) as tmp, open(tmp, "wb") as f:
+            torch.save(checkpoint, f)
 
 
-class _AppendingWriter(ExperimentWriter):
-    """Keeps the rows already in ``metrics.csv`` and appends to them (Lightning's writer deletes the file)."""
-
-    def _check_log_dir_exists(self) -> None:
-        if self._fs.isfile(self.metrics_file_path):  # new rows go under the earlier sessions' header
-            with self._fs.open(self.metrics_file_path, "r", newline="") as f:
-                self.metrics_keys = next(csv.reader(f), [])
-
-
-class ResumedCSVLogger(CSVLogger):
-    """The CSV log of a resumed run: the earlier sessions' epochs stay in ``metrics.csv`` (and in its curves)."""
-
-    @property
-    @rank_zero_experiment
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _AppendingWriter(log_dir=self.log_dir)
-        return self._experiment
+def tensor_bytes(obj: Any) -> int:
+    """The bytes of the tensors in a nested checkpoint: about what saving it needs."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
 
 
 def launch_layout() -> tuple[int, int]:
@@ -96,11 +85,12 @@ def launch_layout() -> tuple[int, int]:
     return 1, 1
 
 
-def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device, mode: str = "max",
-                 resumed: bool = False, precision: str = "fp32", grad_clip: float = 0.0, progress: bool = True,
-                 **kwargs) -> L.Trainer:
+def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device, seed: int, mode: str = "max",
+                 resume_from: Path | None = None, precision: str = "fp32", grad_clip: float = 0.0,
+                 progress: bool = True, **kwargs) -> L.Trainer:
     """A Trainer writing into ``root`` (a run folder, or a stage of one): ``checkpoints/{best,last}.ckpt``, ``logs/``
-    (TensorBoard + CSV; with ``resumed``, the CSV log is appended to).
+    (TensorBoard + CSV), seeded so that a run resumed from ``resume_from`` trains as if never stopped
+    (:mod:`lrcn.replay`).
 
     Runs unchanged under ``torchrun --nproc_per_node N`` or SLURM's ``srun`` (DDP: gloo on CPU, NCCL on GPUs), one
     process per device.
@@ -110,15 +100,14 @@ def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device,
     # Not ``save_last=True``: Lightning then writes last.ckpt only when best.ckpt improves, so resume went back.
     last = ModelCheckpoint(dirpath=root / "checkpoints", filename="last", monitor=None, save_top_k=1,
                            enable_version_counter=False)
-    callbacks: list = [best, last]
+    callbacks: list = [best, last, StepSeeds(seed)]
     if progress:
         callbacks.append(RichProgressBar(leave=True))
-    csv_logger = CSVLogger
-    if resumed:  # the checkpoint folder is full by design: only then silence Lightning's warning
+    resume_epoch, resume_step = resume_point(resume_from) if resume_from is not None else (None, None)
+    if resume_from is not None:  # the checkpoint folder is full by design: only then silence Lightning's warning
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
-        csv_logger = ResumedCSVLogger
-    loggers = [csv_logger(root, name="logs", version=""),
-               TensorBoardLogger(root, name="logs", version="", default_hp_metric=False)]
+    loggers = [RunCSVLogger(root, resume_epoch),
+               TensorBoardLogger(root, name="logs", version="", default_hp_metric=False, purge_step=resume_step)]
     devices, strategy = "auto", "auto"
     world, per_node = launch_layout()
     if world > 1:  # under torchrun or srun: one process per device, the launcher's layout
@@ -140,7 +129,7 @@ def fit(run: Run, module: L.LightningModule, datamodule: L.LightningDataModule, 
         mode: str = "max", progress: bool = True, **kwargs) -> None:
     """Train a task's module on its data into ``run`` (continuing ``run.resume_from``), as its ``train`` config says."""
     t = run.config.train
-    trainer = make_trainer(run.path, epochs=t.epochs, monitor=monitor, device=device, mode=mode,
-                           resumed=run.resume_from is not None, precision=t.precision, grad_clip=t.grad_clip,
+    trainer = make_trainer(run.path, epochs=t.epochs, monitor=monitor, device=device, seed=t.seed, mode=mode,
+                           resume_from=run.resume_from, precision=t.precision, grad_clip=t.grad_clip,
                            progress=progress, **kwargs)
     trainer.fit(module, datamodule=datamodule, ckpt_path=run.resume_from)

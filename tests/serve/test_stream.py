@@ -4,7 +4,6 @@ import io
 import json
 
 import numpy as np
-import pytest
 from PIL import Image
 from websockets.sync.client import connect
 

@@ -11,8 +11,8 @@ import yaml
 from lrcn.cli.answers import CACHE, DEVICE
 from lrcn.cli.apps import train_app
 from lrcn.cli.options import config_options
-from lrcn.config import resolve, to_dict
-from lrcn.errors import LrcnError
+from lrcn.config import changed, resolve, to_dict
+from lrcn.errors import WriteError
 from lrcn.tasks.activity.config import ActivityConfig
 from lrcn.tasks.caption.config import CaptionConfig
 from lrcn.tasks.describe.config import DescribeConfig
@@ -32,20 +32,25 @@ def register(task: str, cls: type) -> None:
         flags: dict,
         out: Path = typer.Option(..., help="Run folder to write (checkpoints, logs, config.yaml)."),
         config: Optional[Path] = typer.Option(None, help="A run config (YAML, e.g. a run's config.yaml) under the flags."),
-        resume: bool = typer.Option(False, "--resume", help="Continue OUT from checkpoints/last.ckpt, with its saved config."),
+        resume: bool = typer.Option(False, "--resume", help="Continue OUT from checkpoints/last.ckpt, with its saved config (a run killed before "
+                                    "it saved one starts)."),
         force: bool = typer.Option(False, "--force", help="Start OUT over if it already holds a run."),
         device: str = DEVICE,
         cache: Optional[Path] = CACHE,
         print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config (YAML) and exit."),
     ) -> None:
-        if resume and config is not None:
-            raise LrcnError("--config and --resume: a resumed run keeps its saved config (flags may add --epochs)")
-        cfg = cls() if resume else resolve(cls, flags, config)
+        cfg = resolve(cls, flags, config)
         if print_config:
             typer.echo(yaml.safe_dump({"task": task, **to_dict(cfg)}, sort_keys=False), nl=False)
             return
+        if resume and config is not None:  # what the file sets is checked against the saved config, as flags are
+            flags = {**changed(resolve(cls, {}, config), cls()), **flags}
         train = importlib.import_module(f"lrcn.tasks.{task}.train").train
-        run = train(cfg, out, resume=resume, force=force, flags=flags if resume else None, device=device, cache=cache)
+        try:
+            run = train(cfg, out, resume=resume, force=force, flags=flags if resume else None, device=device,
+                        cache=cache)
+        except WriteError as e:
+            raise WriteError(f"{e}; then continue the run with --resume") from None
         typer.echo(f"run: {run.path}")
 
 

@@ -50,8 +50,8 @@ import cv2
 import numpy as np
 
 from lrcn.data.video import check_readable, read_video
-from lrcn.errors import LrcnError
-from lrcn.files import atomic_path, fingerprint
+from lrcn.errors import LrcnError, WriteError
+from lrcn.files import atomic_path, fingerprint, sweep_temporaries
 from lrcn.progress import track
 
 METHODS = ("dis", "farneback", "tvl1")
@@ -229,6 +229,7 @@ class FlowCache:
         distributed.init()
         errors: dict[str, str] = {}
         missing: dict[str, str] = {}  # entry -> path: a video listed twice is computed once
+        sweep_temporaries(self.dir)  # what a build killed mid-write left
         for p in map(str, paths):
             try:
                 entry = self.entry(p)
@@ -256,7 +257,7 @@ class FlowCache:
 def _store(path, entry: Path, method: str, max_side: int | None, quality: int) -> None:
     images = video_flow_images(path, method, max_side)  # (T, h, w, 3)
     blobs = [cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, quality])[1] for im in images]
-    with atomic_path(entry) as tmp, open(tmp, "wb") as f:
+    with atomic_path(entry, needed=sum(map(len, blobs))) as tmp, open(tmp, "wb") as f:
         np.savez(f, jpeg=np.concatenate(blobs), ends=np.cumsum([len(b) for b in blobs]))
 
 
@@ -267,6 +268,8 @@ def _try_store(path, entry: Path, method: str, max_side: int | None, quality: in
         return None
     try:
         _store(path, entry, method, max_side, quality)
+    except WriteError:
+        raise  # a full disk is not this video's fault: it stops the build
     except LrcnError as e:
         return str(e)
     return None

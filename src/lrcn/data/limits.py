@@ -5,7 +5,8 @@ grows without bound); the other inputs of the same call still run. A video longe
 not cut: its label would silently be the label of its beginning.
 
 The defaults come from the environment (``LRCN_MAX_BYTES``, ``LRCN_MAX_FRAMES``, ``LRCN_MAX_PIXELS``,
-``LRCN_MAX_SECONDS``); a caller with its own budget (the HTTP server) runs under ``with using(Limits(...)):``.
+``LRCN_MAX_SECONDS``, ``LRCN_MAX_MEMORY``); a caller with its own budget (the HTTP server) runs under
+``with using(Limits(...)):``.
 """
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ class Limits:
     max_frames: int = 30_000  # 20 min at 25 fps; UCF101's longest video has 1,776
     max_pixels: int = 89_478_485  # per image or frame: Pillow's decompression-bomb limit
     max_seconds: float = 600.0  # decoding one file
+    # A video's decoded frames, held at once (what a reader allocates; the frame and pixel budgets alone would allow
+    # 30,000 frames of 89 Mpx). 4 GiB: UCF101's longest video (1,776 frames of 320x240) 10 times over; optical flow
+    # decodes at full size, so 62 s of 720p or 28 s of 1080p at 25 fps.
+    max_memory: int = 4 * 1024**3
 
 
 def from_env() -> Limits:

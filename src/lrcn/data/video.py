@@ -17,6 +17,7 @@ import numpy as np
 
 from lrcn.data.limits import limits
 from lrcn.errors import LrcnError
+from lrcn.files import human
 
 
 def check_readable(path: str | os.PathLike) -> Path:
@@ -56,7 +57,8 @@ def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = No
     ``size=(H, W)`` resizes while decoding (FFmpeg's swscale; cheaper than resizing afterwards).
     Frames whose size changes midway are resized to the first frame's size. A truncated file gives
     the frames decoded before the damage; a file with no decodable frame raises LrcnError naming
-    the file (or ``name``, for bytes).
+    the file (or ``name``, for bytes). The budget (:mod:`lrcn.data.limits`) is checked against the header
+    before a frame is decoded, then as frames come: frames, pixels per frame, memory the frames take, seconds.
     """
     opened, label = _open_source(src, name)
     budget, start = limits(), time.monotonic()
@@ -67,21 +69,24 @@ def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = No
                 raise LrcnError(f"{label}: not a video (no video stream)")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            cc = stream.codec_context
+            _check_frame(label, cc.width, cc.height, budget)
+            if max_frames is None:
+                claimed = header_frames(container, stream)
+                _check_length(label, claimed, "its header says ", budget)
+                _check_memory(label, claimed, size or (cc.height, cc.width), "its header says ", budget)
             try:
-                for frame in container.decode(stream):
-                    if frame.width * frame.height > budget.max_pixels:
-                        raise LrcnError(f"{label}: {frame.width}x{frame.height} frames, above the budget of "
-                                        f"{budget.max_pixels} pixels (LRCN_MAX_PIXELS)")
-                    if size is None:
-                        size = (frame.height, frame.width)
-                    frames.append(frame.to_ndarray(format="rgb24", height=size[0], width=size[1]))
-                    if max_frames is not None and len(frames) >= max_frames:
-                        break
-                    if len(frames) > budget.max_frames:
-                        raise LrcnError(f"{label}: longer than {budget.max_frames} frames (LRCN_MAX_FRAMES)")
-                    if time.monotonic() - start > budget.max_seconds:
-                        raise LrcnError(f"{label}: decoding took more than {budget.max_seconds:g} s "
-                                        "(LRCN_MAX_SECONDS)")
+                for packet in container.demux(stream):
+                    _check_time(label, start, budget)
+                    for frame in packet.decode():
+                        _check_frame(label, frame.width, frame.height, budget)
+                        if size is None:
+                            size = (frame.height, frame.width)
+                        frames.append(frame.to_ndarray(format="rgb24", height=size[0], width=size[1]))
+                        if max_frames is not None and len(frames) >= max_frames:
+                            return np.stack(frames)
+                        _check_length(label, len(frames), "", budget)
+                        _check_memory(label, len(frames), size, "", budget)
             except (av.error.FFmpegError, ValueError):
                 if not frames:
                     raise
@@ -93,6 +98,43 @@ def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = No
     if not frames:
         raise LrcnError(f"{label}: not a video (no decodable frame)")
     return np.stack(frames)
+
+
+def header_frames(container, stream) -> int:
+    """The frame count a video's header claims (0 if it claims none): its count, else its duration x frame rate
+    (Matroska and WebM store no count)."""
+    if stream.frames:
+        return stream.frames
+    rate = stream.average_rate or stream.guessed_rate
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        seconds = container.duration / av.time_base
+    else:
+        return 0
+    return int(seconds * float(rate)) if rate else 0
+
+
+def _check_frame(label: str, width: int, height: int, budget) -> None:
+    if width * height > budget.max_pixels:
+        raise LrcnError(f"{label}: {width}x{height} frames, above the budget of {budget.max_pixels} pixels "
+                        "(LRCN_MAX_PIXELS)")
+
+
+def _check_length(label: str, frames: int, source: str, budget) -> None:
+    if frames > budget.max_frames:
+        raise LrcnError(f"{label}: longer than {budget.max_frames} frames ({source}{frames}; LRCN_MAX_FRAMES)")
+
+
+def _check_memory(label: str, frames: int, size: tuple[int, int], source: str, budget) -> None:
+    if frames * size[0] * size[1] * 3 > budget.max_memory:
+        raise LrcnError(f"{label}: its frames take more than {human(budget.max_memory)} decoded ({source}{frames} of "
+                        f"{size[1]}x{size[0]}; LRCN_MAX_MEMORY)")
+
+
+def _check_time(label: str, start: float, budget) -> None:
+    if time.monotonic() - start > budget.max_seconds:
+        raise LrcnError(f"{label}: decoding took more than {budget.max_seconds:g} s (LRCN_MAX_SECONDS)")
 
 
 def _open_source(src: str | os.PathLike | bytes, name: str | None) -> tuple[str | io.BytesIO, str]:

@@ -3,19 +3,25 @@
 Each section module (``lrcn.demo.<name>``) has ``run(ctx: DemoContext) -> Section``. Sections run
 in order; ``results.json`` and ``report.md`` are rewritten (atomically) after each one, so an
 interrupted demo still leaves a readable report of what finished.
+
+A demo killed mid-way and started again finishes what it had begun: a finished section is reused
+(``OUT/sections/<name>.json``, for the same ``--quick`` and ``--seed``), a half-trained run resumes
+(:func:`train_or_resume`; the resumed training is the same, bit for bit), and the report is the one an
+uninterrupted demo writes (its timings aside).
 """
 from __future__ import annotations
 
 import importlib
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from lrcn.errors import LrcnError
-from lrcn.files import write_json, write_text
+from lrcn.files import read_json, sweep_temporaries, write_json, write_text
 
 SECTIONS = ["activity", "captioning", "description"]
 SERVED = ["activity-rgb-lrcn", "activity-flow-lrcn", "caption-lrcn2f", "describe-crf-prob"]  # one per task and stream
@@ -54,15 +60,19 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, only: list[str] | No
         raise LrcnError(f"--only {', '.join(unknown)}: unknown section; choose from {', '.join(SECTIONS)}")
     ctx = DemoContext(Path(out), quick, seed)
     ctx.out.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(ctx.out)
     start = time.time()
     sections: list[Section] = []
     results: dict = {}
     for name in SECTIONS:
         if only and name not in only:
             continue
-        t0 = time.time()
-        section = importlib.import_module(f"lrcn.demo.{name}").run(ctx)
-        section.seconds = time.time() - t0
+        section = _finished(ctx, name)
+        if section is None:
+            t0 = time.time()
+            section = importlib.import_module(f"lrcn.demo.{name}").run(ctx)
+            section.seconds = time.time() - t0
+            write_json(ctx.out / "sections" / f"{name}.json", {"key": _key(ctx), **asdict(section)})
         sections.append(section)
         results.update(section.results)
         results["timing"] = _timing(sections, start, started_at)
@@ -77,6 +87,32 @@ def serve_command(out: Path) -> str | None:
 
     runs = [shlex.quote(str(Path(out) / name)) for name in SERVED if (Path(out) / name / "model.json").is_file()]
     return f"lrcn serve {' '.join(runs)}" if runs else None
+
+
+def _key(ctx: DemoContext) -> dict:
+    return {"quick": ctx.quick, "seed": ctx.seed}
+
+
+def _finished(ctx: DemoContext, name: str) -> Section | None:
+    """The section a previous demo with the same settings finished, if any."""
+    path = ctx.out / "sections" / f"{name}.json"
+    saved = read_json(path) if path.is_file() else {}
+    if saved.pop("key", None) != _key(ctx):
+        return None
+    return Section(**saved)
+
+
+def train_or_resume(train: Callable, cfg, run_dir: Path, cache: Path) -> None:
+    """``train(cfg)`` into the demo's own ``run_dir``: resumed when it holds this config (a killed demo's half-trained
+    run continues; a finished one has nothing left to train), started over when it holds another or none."""
+    from lrcn.config import from_dict
+    from lrcn.runs import read_config
+
+    try:
+        same = from_dict(type(cfg), read_config(run_dir)[1]) == cfg
+    except LrcnError:
+        same = False
+    train(cfg, run_dir, resume=same, force=not same, cache=cache, progress=False)
 
 
 def _timing(sections: list[Section], start: float, started_at: float | None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from lrcn.demo import DemoContext, Section
+from lrcn.demo import DemoContext, Section, train_or_resume
 
 # TPAMI'16 Table 1, UCF101, average over the 3 splits (research.md §1, [SEC x2]).
 PAPER = {
@@ -60,7 +60,7 @@ def run(ctx: DemoContext) -> Section:
         for key, arch in ARCHS.items():
             run_dir = ctx.run_dir(f"activity-{modality}-{arch}")
             cfg = config(data, s, ctx.seed, modality, arch)
-            train(cfg, run_dir, force=True, cache=ctx.cache, progress=False)  # the demo's own folder: retrained
+            train_or_resume(train, cfg, run_dir, ctx.cache)
             metrics.setdefault(modality, {})[key] = evaluate(run_dir, cache=ctx.cache)
     for fusion, weights in FUSIONS.items():
         for key, arch in ARCHS.items():

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lrcn.demo import DemoContext, Section
+from lrcn.demo import DemoContext, Section, train_or_resume
 from lrcn.features.spec import FeatureConfig
 from lrcn.models.captioner import VARIANTS, CaptionModelConfig
 from lrcn.models.decoding import Decoding
@@ -50,7 +50,7 @@ def run(ctx: DemoContext) -> Section:
     for variant in VARIANTS:
         t0 = time.time()
         run_dir = ctx.run_dir(f"caption-{variant}")
-        train(_config(ctx, data, variant, sizes), run_dir, force=True, cache=ctx.cache, progress=False)
+        train_or_resume(train, _config(ctx, data, variant, sizes), run_dir, ctx.cache)
         runs[variant] = run_dir
         timings[f"train {variant}"] = time.time() - t0
     t0 = time.time()

@@ -5,7 +5,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from lrcn.demo import DemoContext, Section
+from lrcn.demo import DemoContext, Section, train_or_resume
 from lrcn.files import read_json
 from lrcn.models.describer import VARIANTS
 from lrcn.data.tacos import SLOTS
@@ -37,7 +37,7 @@ def run(ctx: DemoContext) -> Section:
         cfg.train.epochs, cfg.sr.epochs = (4, 5) if ctx.quick else (25, 40)
         cfg.model.variant, cfg.sr.from_run = variant, first
         run_dir = ctx.run_dir(f"describe-{variant}")
-        train(cfg, run_dir, force=True, cache=ctx.cache, progress=False)  # the demo's own folder: retrained
+        train_or_resume(train, cfg, run_dir, ctx.cache)
         metrics[variant] = evaluate(run_dir, cache=ctx.cache)
         first = first or run_dir
         timings[variant] = round(time.time() - t0, 1)

@@ -27,12 +27,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from lrcn import distributed
 from lrcn.data.transforms import VIEWS
-from lrcn.errors import LrcnError
+from lrcn.errors import LrcnError, WriteError
 from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import frame_views
 from lrcn.features.spec import FeatureSpec
 from lrcn.features.store import decode, encode
-from lrcn.files import atomic_path, fingerprint, write_json
+from lrcn.files import atomic_path, fingerprint, sweep_temporaries, write_json
 from lrcn.progress import track
 
 
@@ -46,8 +46,9 @@ def cache_root(explicit: str | os.PathLike | None = None) -> Path:
 
 
 class DecodedViews(Dataset):
-    """Decodes files in worker processes: index -> (index, (T, V, 3, S, S) uint8), (index, error line), or (index,
-    None) when the file's entry appeared meanwhile (another process computed it)."""
+    """Decodes files in worker processes: index -> (index, (T, V, 3, S, S) uint8), (index, error line), (index,
+    WriteError) when the flow cache could not be written, or (index, None) when the file's entry appeared meanwhile
+    (another process computed it)."""
 
     def __init__(self, paths: Sequence[Path], entries: Sequence[Path], spec: FeatureSpec, flow_cache: Path):
         self.paths, self.entries, self.spec, self.flow_cache = paths, entries, spec, flow_cache
@@ -60,6 +61,8 @@ class DecodedViews(Dataset):
             return i, None
         try:
             return i, frame_views(self.paths[i], self.spec, self.flow_cache)
+        except WriteError as e:  # the flow cache could not be written: not this file's fault; stops the build
+            return i, e
         except LrcnError as e:
             return i, str(e)
 
@@ -122,6 +125,7 @@ class FeatureCache:
         distributed.init()
         errors: dict[str, str] = {}
         todo: list[str] = []
+        sweep_temporaries(self.dir)  # what a build killed mid-write left
         for p in (str(Path(x)) for x in paths):
             try:
                 if not self.entry(p).exists():
@@ -139,11 +143,14 @@ class FeatureCache:
                                 persistent_workers=False)
             start = time.perf_counter()
             for i, result in self._embed(track(loader, description, total=len(mine))):
+                if isinstance(result, WriteError):
+                    raise result
                 if isinstance(result, str):
                     errors[str(mine[i])] = result
                 elif result is not None:
-                    with atomic_path(self.entry(mine[i])) as tmp, open(tmp, "wb") as f:
-                        np.save(f, encode(result, self.spec.store))
+                    stored = encode(result, self.spec.store)
+                    with atomic_path(self.entry(mine[i]), needed=stored.nbytes) as tmp, open(tmp, "wb") as f:
+                        np.save(f, stored)
                     self.stats.entries += 1
                     self.stats.frames += result.shape[0] * result.shape[1]
             self.stats.seconds = time.perf_counter() - start
@@ -154,7 +161,7 @@ class FeatureCache:
         buffer: list[tuple[int, torch.Tensor]] = []
         buffered = 0
         for i, views in decoded:
-            if views is None or isinstance(views, str):
+            if not isinstance(views, torch.Tensor):  # None, an error line or a WriteError
                 yield i, views
                 continue
             buffer.append((i, views))

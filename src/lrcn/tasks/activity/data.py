@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lrcn import distributed
+from lrcn.data.epochs import EpochShuffle, generator
 from lrcn.data.transforms import mirrored, random_clip_crop, random_clip_indices, time_reversed, to_tensor
 from lrcn.device import pin_memory
 from lrcn.errors import LrcnError
@@ -117,7 +118,8 @@ def cached(cache: FeatureCache, items: list) -> list:
 
 
 class TrainClips(Dataset):
-    """Random clips of cached features: index -> ((clip_len, D) float32, label). A random view (crop/mirror) per clip.
+    """Random clips of cached features: (index, seed) -> ((clip_len, D) float32, label), the draws from ``seed``
+    (:class:`~lrcn.data.epochs.EpochShuffle`). A random view (crop/mirror) per clip.
 
     ``mirror`` and ``reverse`` are class permutations (``pair_permutation``): the label of a mirrored view goes
     through ``mirror``; a class that ``reverse`` moves is played backwards half the time, as its pair.
@@ -132,14 +134,15 @@ class TrainClips(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int):
-        item = self.items[i % len(self.items)]
+    def __getitem__(self, key: tuple[int, int]):
+        i, seed = key
+        g, item = generator(seed), self.items[i % len(self.items)]
         feats = self.cache.load(item.path)  # (T, V, D)
-        idx = random_clip_indices(len(feats), self.clip_len)
-        view = int(torch.randint(0, feats.shape[1], ()))
+        idx = random_clip_indices(len(feats), self.clip_len, g)
+        view = int(torch.randint(0, feats.shape[1], (), generator=g))
         clip = torch.from_numpy(feats[idx, view].astype(np.float32))  # (L, D)
         label = self.mirror[item.label] if self.mirrored[view] else item.label
-        return time_reversed(clip, label, self.reverse)
+        return time_reversed(clip, label, self.reverse, g)
 
 
 class VideoClips(Dataset):
@@ -157,7 +160,8 @@ class VideoClips(Dataset):
 
 
 class TrainFrames(Dataset):
-    """Random clips of decoded frames, for fine-tuning: index -> ((clip_len, 3, S, S) uint8, label).
+    """Random clips of decoded frames, for fine-tuning: (index, seed) -> ((clip_len, 3, S, S) uint8, label), the draws
+    from ``seed`` (:class:`~lrcn.data.epochs.EpochShuffle`).
 
     One random crop for the whole clip, as the authors' sequence_input_layer. ``mirror`` and ``reverse`` are class
     permutations (``pair_permutation``): with ``mirror``, half the clips are mirrored and their label goes through
@@ -174,15 +178,15 @@ class TrainFrames(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int):
-        item = self.items[i % len(self.items)]
-        s = self.spec
+    def __getitem__(self, key: tuple[int, int]):
+        i, seed = key
+        g, item, s = generator(seed), self.items[i % len(self.items)], self.spec
         frames = read_frames(item.path, s.source, s.decode_size, self.flow_cache, s.flow_side)  # (T, S', S', 3)
-        clip = to_tensor(frames[random_clip_indices(len(frames), self.clip_len)])  # (L, 3, S', S')
-        flipped = self.mirror is not None and bool(torch.rand(()) < 0.5)
-        clip = random_clip_crop(clip, s.image_size, mirror=self.flip if flipped else None)  # (L, 3, S, S)
+        clip = to_tensor(frames[random_clip_indices(len(frames), self.clip_len, g)])  # (L, 3, S', S')
+        flipped = self.mirror is not None and bool(torch.rand((), generator=g) < 0.5)
+        clip = random_clip_crop(clip, s.image_size, g, mirror=self.flip if flipped else None)  # (L, 3, S, S)
         label = self.mirror[item.label] if flipped else item.label
-        return time_reversed(clip, label, self.reverse)
+        return time_reversed(clip, label, self.reverse, g)
 
 
 class VideoFrames(Dataset):
@@ -239,7 +243,9 @@ class ActivityDataModule(L.LightningDataModule):
             raise LrcnError(f"{self.cfg.data.root}: no training video could be decoded")
 
     def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int, workers: int) -> DataLoader:
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=shuffle and len(dataset) > batch_size,
+        sampler = EpochShuffle(len(dataset), self.cfg.train.seed, self.trainer.current_epoch, draws=True) \
+            if shuffle else None
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=shuffle and len(dataset) > batch_size,
                           num_workers=workers, persistent_workers=workers > 0, pin_memory=pin_memory(self.device))
 
     def train_dataloader(self):

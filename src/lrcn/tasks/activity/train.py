@@ -21,11 +21,11 @@ def train(cfg: ActivityConfig, run: str | os.PathLike, *, resume: bool = False, 
 
     with start(run, "activity", cfg, resume=resume, force=force, flags=flags) as r:
         cfg, dev = r.config, resolve(device)
-        L.seed_everything(cfg.train.seed, workers=True, verbose=False)
         videos = read_videos(cfg.data)
         f = cfg.features
         feature_dim = create_backbone(f.backbone, pretrained=False, grid=f.grid).feature_dim
         r.write_info({"classes": videos.classes, "feature_dim": feature_dim})
+        L.seed_everything(cfg.train.seed, workers=True, verbose=False)  # the initialisation draws from here on
         module = ActivityModule(cfg, videos.classes, feature_dim)
         datamodule = ActivityDataModule(cfg, videos, r.path, cache, dev)
         monitor, mode = ("val/video_acc", "max") if videos.val else ("train/loss_epoch", "min")

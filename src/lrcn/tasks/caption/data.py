@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lrcn.data.coco import ImageCaptions, read_coco, read_karpathy, select_split
+from lrcn.data.epochs import EpochShuffle
 from lrcn.data.text import Vocabulary, encode_batch, tokenize
 from lrcn.device import pin_memory
 from lrcn.errors import LrcnError
@@ -146,7 +147,9 @@ class CaptionDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         workers = self.cfg.data.workers if self.cfg.train.finetune else 0
-        return DataLoader(self.sets[split], batch_size=self.cfg.data.images_per_batch, shuffle=shuffle,
+        data = self.sets[split]
+        order = EpochShuffle(len(data), self.cfg.train.seed, self.trainer.current_epoch) if shuffle else None
+        return DataLoader(data, batch_size=self.cfg.data.images_per_batch, sampler=order,
                           collate_fn=collate, num_workers=workers, persistent_workers=workers > 0,
                           pin_memory=pin_memory(self.device))
 

@@ -22,13 +22,13 @@ def train(cfg: CaptionConfig, run: str | os.PathLike, *, resume: bool = False, f
 
     with start(run, "caption", cfg, resume=resume, force=force, flags=flags) as r:
         cfg, dev = r.config, resolve(device)
-        L.seed_everything(cfg.train.seed, workers=True, verbose=False)
         data = CaptionDataModule(cfg, cache, dev)
         data.setup()
         if is_rank_zero():
             data.vocab.save(r.path / VOCAB_FILE)
             write_text(r.path / "skipped.txt", "".join(f"{line}\n" for line in data.skipped))
         r.write_info({"feature_dim": data.feature_dim, "vocab_size": len(data.vocab)})
+        L.seed_everything(cfg.train.seed, workers=True, verbose=False)  # here: a warm or cold cache draws differently
         module = CaptionModule(cfg, len(data.vocab), data.feature_dim, data.vocab.pad)
         fit(r, module, data, device=dev, monitor="val/loss", mode="min", progress=progress)
         return r

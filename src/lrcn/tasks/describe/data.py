@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from lrcn.data.epochs import EpochShuffle
 from lrcn.data.tacos import SLOTS, Interval, read_tacos
 from lrcn.data.video import even_indices
 from lrcn.errors import LrcnError
@@ -69,14 +70,15 @@ def stack(items):
 
 
 class DescribeData(L.LightningDataModule):
-    """In-memory items, batched by ``collate``; training batches shuffled (seeded by Lightning)."""
+    """In-memory items, batched by ``collate``; training batches in an order drawn from (``seed``, epoch)."""
 
-    def __init__(self, train: list, val: list, collate, batch_size: int):
+    def __init__(self, train: list, val: list, collate, batch_size: int, seed: int):
         super().__init__()
-        self.train, self.val, self.collate, self.batch_size = train, val, collate, batch_size
+        self.train, self.val, self.collate, self.batch_size, self.seed = train, val, collate, batch_size, seed
 
     def train_dataloader(self):
-        return DataLoader(self.train, self.batch_size, shuffle=True, collate_fn=self.collate)
+        order = EpochShuffle(len(self.train), self.seed, self.trainer.current_epoch)
+        return DataLoader(self.train, self.batch_size, sampler=order, collate_fn=self.collate)
 
     def val_dataloader(self):
         return DataLoader(self.val, self.batch_size, collate_fn=self.collate)

@@ -2,6 +2,7 @@
 outputs the generators train on (cross-fitted on the training intervals)."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -67,8 +68,9 @@ def fit_sr(root: Path, cfg: DescribeConfig, sizes, z, y, train_rows, val_rows, d
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     module = SRModule(z.shape[-1], sizes, cfg)
     data = DescribeData([(z[i], y[i]) for i in train_rows], [(z[i], y[i]) for i in val_rows], stack,
-                        cfg.data.batch_size)
-    make_trainer(root, epochs=cfg.sr.epochs, monitor="val/sr_slots", device=device, progress=progress).fit(
+                        cfg.data.batch_size, cfg.train.seed)
+    make_trainer(root, epochs=cfg.sr.epochs, monitor="val/sr_slots", device=device, seed=cfg.train.seed,
+                 progress=progress).fit(
         module, datamodule=data)
     module.model.load_state_dict(model_weights(Run(root, "describe", None).checkpoint()))
     return module.model.eval().cpu()
@@ -77,6 +79,7 @@ def fit_sr(root: Path, cfg: DescribeConfig, sizes, z, y, train_rows, val_rows, d
 def train_sr(sr_dir: Path, cfg: DescribeConfig, intervals: list[Interval], frames: np.ndarray, device,
              progress: bool) -> None:
     """Fit the PCA, the SR model + CRF, and the cross-fitted CRF outputs; everything into ``sr_dir``."""
+    shutil.rmtree(sr_dir, ignore_errors=True)  # what a killed run left of an unfinished stage (no OUTPUTS yet)
     split = np.array([i.split for i in intervals])
     train_rows, val_rows = np.flatnonzero(split == "train"), np.flatnonzero(split == "val")
     labels = [sorted({intervals[r].sr[s] for r in train_rows}) for s in SLOTS]
@@ -114,8 +117,11 @@ def check_sr_from(source: Path) -> Path:
 def copy_sr(source: Path, sr_dir: Path) -> None:
     """Reuse another describe run's SR stage (``--sr-from``)."""
     if check_sr_from(source).resolve() != sr_dir.parent.resolve():
+        tmp = sr_dir.with_name(f".{sr_dir.name}.tmp")  # copied whole, then renamed: a kill never leaves half a stage
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source / "sr", tmp)
         shutil.rmtree(sr_dir, ignore_errors=True)
-        shutil.copytree(source / "sr", sr_dir)
+        os.replace(tmp, sr_dir)
 
 
 class SRStage:

@@ -30,7 +30,7 @@ def train(cfg: DescribeConfig, run: str | os.PathLike, *, resume: bool = False, 
 
     if cfg.sr.from_run is not None:
         check_sr_from(cfg.sr.from_run)
-    with start(run, "describe", cfg, resume=resume, force=force, flags=flags) as r:
+    with start(run, "describe", cfg, resume=resume, force=force, flags=flags, keep=("sr",)) as r:
         cfg, dev = r.config, resolve(device)
         intervals, frames, skipped = load_data(cfg, cache, dev)
         if is_rank_zero():
@@ -65,6 +65,6 @@ def train(cfg: DescribeConfig, run: str | os.PathLike, *, resume: bool = False, 
             model.pca.load_state_dict(sr.pca.state_dict())
             model.sr.load_state_dict(sr.model.state_dict())
             module = DescribeModule(cfg, model, vocab.pad)
-            data = DescribeData(items("train"), items("val"), collate, cfg.data.batch_size)
+            data = DescribeData(items("train"), items("val"), collate, cfg.data.batch_size, cfg.train.seed)
             fit(r, module, data, device=dev, monitor="val/loss", mode="min", progress=progress)
         return r
