@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from lrcn.data.transforms import crop_views, to_tensor
-from lrcn.features.engines import torch_engine
+from lrcn.features.engines import ov_core, torch_engine
 from lrcn.features.extractor import Extractor, run_batches
 from lrcn.features.spec import FeatureSpec
 
@@ -85,13 +85,12 @@ def build_engines(size: int, skip: set[str], calibration: torch.Tensor, root: Pa
 def int8_engine(size: int, calibration: torch.Tensor, root: Path):
     """OpenVINO int8: NNCF's post-training quantisation of the converted model, calibrated on ``calibration``."""
     import nncf
-    import openvino as ov
 
     Extractor(FeatureSpec(image_size=size, engine="openvino"), "cpu", model_cache=root).engine  # converts it
     xml = next((root / "engines").glob(f"openvino-*-efficientnet_lite0-{size}-*/model.xml"))
     items = [x[None].numpy() for x in calibration]
-    model = nncf.quantize(ov.Core().read_model(xml), nncf.Dataset(items), subset_size=len(items))
-    request = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+    model = nncf.quantize(ov_core().read_model(xml), nncf.Dataset(items), subset_size=len(items))
+    request = ov_core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
                                                      "INFERENCE_NUM_THREADS": torch.get_num_threads()}
                                       ).create_infer_request()
     return lambda x: torch.from_numpy(np.asarray(request.infer({0: x.numpy()})[0], np.float16))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -81,7 +82,7 @@ def openvino_engine(build: Callable[[], torch.nn.Module], size: int, precision: 
     folder = _converted(root, f"openvino-{ov.__version__.split('-')[0]}-{key}", convert)
     config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[precision], "INFERENCE_NUM_THREADS": torch.get_num_threads(),
               "PERFORMANCE_HINT": "LATENCY"}
-    compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", config)
+    compiled = ov_core().compile_model(str(folder / "model.xml"), "CPU", config)
     request, lock = compiled.create_infer_request(), threading.Lock()  # one request: a server's threads take turns
 
     def run(frames: torch.Tensor) -> torch.Tensor:
@@ -90,6 +91,15 @@ def openvino_engine(build: Callable[[], torch.nn.Module], size: int, precision: 
             return torch.from_numpy(np.asarray(out, np.float16))
 
     return run
+
+
+@functools.cache
+def ov_core():
+    """The process's one OpenVINO Core: a second Core in one process can crash it (a segfault seen here in one of two
+    demos, at the start of the second task's CNN; ultralytics/ultralytics#25864 reports the same)."""
+    import openvino as ov
+
+    return ov.Core()
 
 
 def onnxruntime_engine(build: Callable[[], torch.nn.Module], size: int, key: str, root: Path | None) -> Engine:
