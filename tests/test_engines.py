@@ -72,3 +72,34 @@ def test_a_uint8_cache_serves_the_features_of_an_fp16_cache(tmp_path):
     assert small.shape == full.shape == (20, 1, 512)
     assert cosine(torch.from_numpy(small[:, 0]), torch.from_numpy(full[:, 0])).min() > 0.9999
     assert caches["uint8"].entry(video).stat().st_size < 0.55 * caches["fp16"].entry(video).stat().st_size
+
+
+CRASH_CHECK = """
+import gc, os, signal, sys, threading, torch
+from pathlib import Path
+from lrcn.features.extractor import Extractor
+from lrcn.features.spec import FeatureSpec
+box = [Extractor(FeatureSpec(backbone="resnet18", pretrained=False, grid=1, image_size=32, engine="openvino"), "cpu",
+                 model_cache=Path(sys.argv[1]))]
+box[0].embed(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))  # compiled on this (the main) thread
+dropper = threading.Thread(target=lambda: (box.clear(), gc.collect()))  # the last reference dropped elsewhere
+dropper.start()
+dropper.join()
+signal.signal(signal.SIGUSR1, lambda *a: None)
+os.kill(os.getpid(), signal.SIGUSR1)  # as a child's SIGCHLD arrives: handled on the main thread's signal stack
+print("alive")
+"""
+
+
+def test_an_openvino_engine_dropped_on_another_thread_leaves_the_main_threads_signals_working(tmp_path):
+    """OpenVINO's CPU plugin gives the thread that compiles a model an alternate signal stack, and unmaps it when the
+    plugin is released, from whichever thread that happens on. With a Core per engine, an engine freed on another
+    thread (a server's worker, a garbage collection there) left the main thread's signal stack unmapped: the next
+    signal (a DataLoader's or java's SIGCHLD) killed the process with SIGSEGV, two demos of two (fails with -11 on the code before). One Core per process
+    keeps the plugin, and that stack, for the process's life."""
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", CRASH_CHECK, str(tmp_path)], capture_output=True, text=True,
+                           timeout=120)
+    assert child.returncode == 0 and child.stdout.strip() == "alive", (child.returncode, child.stderr[-300:])

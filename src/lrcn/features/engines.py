@@ -95,8 +95,10 @@ def openvino_engine(build: Callable[[], torch.nn.Module], size: int, precision: 
 
 @functools.cache
 def ov_core():
-    """The process's one OpenVINO Core: a second Core in one process can crash it (a segfault seen here in one of two
-    demos, at the start of the second task's CNN; ultralytics/ultralytics#25864 reports the same)."""
+    """The process's one OpenVINO Core, kept for its life. The CPU plugin gives the thread that compiles a model an
+    alternate signal stack and unmaps it when the plugin is released, from whichever thread releases it: with a Core
+    per engine, an engine freed on another thread left the main thread's signal stack unmapped, and its next signal
+    (a child's SIGCHLD) was a SIGSEGV (two demos of two; tests/test_engines.py reproduces it)."""
     import openvino as ov
 
     return ov.Core()
