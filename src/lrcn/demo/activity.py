@@ -19,10 +19,10 @@ RUNS = [f"activity-{m}-{a}" for m in STREAMS for a in ARCHS.values()]  # the dem
 
 
 def settings(quick: bool) -> dict:
-    """Data and training sizes: the full section takes ~10.5 min of the demo's 20 on 2 cores; quick is a smoke test."""
+    """Data and training sizes (the full section: ~11 min on 2 cores, its four runs ~2 min each); quick: a smoke test."""
     if quick:
         return dict(videos_per_class=6, num_frames=20, image_size=96, epochs=3)
-    return dict(videos_per_class=64, num_frames=24, image_size=128, epochs=30)
+    return dict(videos_per_class=64, num_frames=24, image_size=128, epochs=20)
 
 
 def config(data: Path, s: dict, seed: int, modality: str, arch: str):
