@@ -11,7 +11,9 @@ uninterrupted demo writes (its timings aside).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -64,21 +66,35 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, only: list[str] | No
     start = time.time()
     sections: list[Section] = []
     results: dict = {}
-    for name in SECTIONS:
-        if only and name not in only:
-            continue
-        section = _finished(ctx, name)
-        if section is None:
-            t0 = time.time()
-            section = importlib.import_module(f"lrcn.demo.{name}").run(ctx)
-            section.seconds = time.time() - t0
-            write_json(ctx.out / "sections" / f"{name}.json", {"key": _key(ctx), **asdict(section)})
-        sections.append(section)
-        results.update(section.results)
-        results["timing"] = _timing(sections, start, started_at)
-        write_json(ctx.out / "results.json", results)
-        write_text(ctx.out / "report.md", _report(ctx, sections, results["timing"]))
+    with _cache_default(ctx.cache):
+        for name in SECTIONS:
+            if only and name not in only:
+                continue
+            section = _finished(ctx, name)
+            if section is None:
+                t0 = time.time()
+                section = importlib.import_module(f"lrcn.demo.{name}").run(ctx)
+                section.seconds = time.time() - t0
+                write_json(ctx.out / "sections" / f"{name}.json", {"key": _key(ctx), **asdict(section)})
+            sections.append(section)
+            results.update(section.results)
+            results["timing"] = _timing(sections, start, started_at)
+            write_json(ctx.out / "results.json", results)
+            write_text(ctx.out / "report.md", _report(ctx, sections, results["timing"]))
     return ctx.out / "report.md"
+
+
+@contextlib.contextmanager
+def _cache_default(cache: Path):
+    """The demo's predictors (evaluation, galleries) keep their converted CNNs in the demo's cache as its training
+    does (one conversion per network, none in the user's cache), unless $LRCN_CACHE says otherwise."""
+    before = os.environ.get("LRCN_CACHE")
+    os.environ["LRCN_CACHE"] = before or str(cache.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LRCN_CACHE", None)
 
 
 def serve_command(out: Path) -> str | None:

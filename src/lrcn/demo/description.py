@@ -68,7 +68,8 @@ def _markdown(ctx, kitchen, data: Path, metrics: dict, timings: dict, figure: Pa
         paper, support = PAPER[v]
         lines.append(f"| {NAMES[v]} | {paper} {support} | {100 * m['bleu4']:.1f} | {100 * m['meteor']:.1f} | "
                      f"{100 * m['cider']:.1f} | [{v}](describe-{v}/config.yaml) |")
-    verdict = "at least as high as" if prob >= hard else "below"
+    verdict = ("equal to" if round(100 * prob, 1) == round(100 * hard, 1) else
+               "above" if prob > hard else "below")
     lines += [
         "",
         f"CRF probabilities vs CRF max: BLEU-4 {100 * prob:.1f} vs {100 * hard:.1f}, so feeding the marginals is "
