@@ -56,14 +56,11 @@ def feature_extraction(backbone, frames: torch.Tensor) -> tuple[float, float]:
     return t / ours_s, t / naive_s
 
 
-def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
-    """LRCN training clips per second: (on cached features, naive end-to-end through the frozen CNN)."""
-    head = LRCN(backbone.feature_dim, 101, ActivityModelConfig())
+def head_step(feature_dim: int, batch: int, classes: int = 101):
+    """One LRCN training step on (batch, 16, D) features: the function, and its labels (batch,)."""
+    head = LRCN(feature_dim, classes, ActivityModelConfig())
     opt = torch.optim.Adam(head.parameters(), 1e-3)
-    labels = torch.randint(0, 101, (batch,))
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-        cached = torch.cat([backbone(c) for c in frames[:16].split(64)]).to(torch.float16)  # (16, D)
-    cached = cached.float().clone().expand(batch, 16, -1)
+    labels = torch.randint(0, classes, (batch,))
 
     def step(feats):
         logits, _ = head(feats)
@@ -71,6 +68,22 @@ def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+    return step
+
+
+def head_rate(feature_dim: int, batch: int) -> float:
+    """LRCN training clips per second on cached (batch, 16, D) features."""
+    step, feats = head_step(feature_dim, batch), torch.rand(batch, 16, feature_dim)
+    return batch / timed(lambda: step(feats), 5)
+
+
+def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
+    """LRCN training clips per second: (on cached features, naive end-to-end through the frozen CNN)."""
+    step = head_step(backbone.feature_dim, batch)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        cached = torch.cat([backbone(c) for c in frames[:16].split(64)]).to(torch.float16)  # (16, D)
+    cached = cached.float().clone().expand(batch, 16, -1)
 
     def naive():
         with torch.no_grad():
@@ -82,20 +95,22 @@ def training(backbone, frames: torch.Tensor, batch: int) -> tuple[float, float]:
 
 def finetuning(name: str, frames: torch.Tensor, batch: int) -> float:
     """End-to-end fine-tuning clips per second: ``ActivityModule(finetune)``'s CNN + LRCN, one AdamW step."""
-    from lrcn.config import to_dict
-    from lrcn.tasks.activity import ActivityConfig, ActivityModule, DataConfig, TrainConfig
+    from lrcn.config import resolve
+    from lrcn.tasks.activity.config import ActivityConfig
+    from lrcn.tasks.activity.module import ActivityModule
 
     size = frames.shape[-1]
-    cfg = ActivityConfig(DataConfig(backbone=name, pretrained=False, image_size=size), train=TrainConfig(finetune=True))
+    cfg = resolve(ActivityConfig, {"features.backbone": name, "features.pretrained": False, "features.image_size": size,
+                                   "train.finetune": True})
     feature_dim = create_backbone(name, pretrained=False).feature_dim
-    module = ActivityModule(to_dict(cfg), [str(c) for c in range(101)], feature_dim).train()
+    module = ActivityModule(cfg, [str(c) for c in range(101)], feature_dim).train()
     opt = module.configure_optimizers()
     clips = frames[: 16 * batch].view(batch, 16, 3, size, size)  # (B, L, 3, S, S) uint8
     labels = torch.randint(0, 101, (batch,))
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            logits, _ = module.net(clips)  # (B, L, C)
+            logits, _ = module.model(clips)  # (B, L, C)
         loss = per_step_loss(logits, labels)
         opt.zero_grad()
         loss.backward()
@@ -106,14 +121,15 @@ def finetuning(name: str, frames: torch.Tensor, batch: int) -> float:
 
 
 def throwaway_run(root: Path, size: int) -> Path:
+    from lrcn.config import resolve
     from lrcn.data.synthetic.actions import write_actions
-    from lrcn.tasks.activity import ActivityConfig, DataConfig, TrainConfig, train
+    from lrcn.tasks.activity.config import ActivityConfig
+    from lrcn.tasks.activity.train import train
 
     data = write_actions(root / "data", videos_per_class=2, num_frames=16, workers=1)
-    cfg = ActivityConfig(DataConfig(root=data, image_size=size, cache=root / "cache", workers=0, val_fraction=0.0),
-                         train=TrainConfig(epochs=1))
-    train(cfg, root / "run", progress=False)
-    return root / "run"
+    cfg = resolve(ActivityConfig, {"data.root": data, "features.image_size": size, "data.workers": 0,
+                                   "data.val_fraction": 0.0, "train.epochs": 1})
+    return train(cfg, root / "run", cache=root / "cache", progress=False).path
 
 
 def main() -> None:
@@ -141,9 +157,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run = args.run or throwaway_run(tmp, args.size)
-        from lrcn.predict import load
+        import lrcn
 
-        predictor = load(run)
+        predictor = lrcn.load(run)
         rng = np.random.default_rng(0)
         video = tmp / "ten_seconds.avi"
         write_video(video, rng.integers(0, 256, (250, 240, 320, 3), dtype=np.uint8))

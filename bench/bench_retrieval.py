@@ -11,7 +11,7 @@ import time
 import torch
 
 from lrcn.models.captioner import Captioner
-from lrcn.tasks.caption_eval import pair_logprob
+from lrcn.models.captioner import pair_logprob
 
 
 def main() -> None:
@@ -33,9 +33,9 @@ def main() -> None:
     targets[torch.arange(num_captions), lengths] = eos
     inputs = torch.cat([torch.full((num_captions, 1), bos), targets[:, :-1]], 1).masked_fill(targets == pad, pad)
     cond = torch.randn(args.images, args.width)
-    pair_logprob(model, cond[:2], inputs[:500], targets[:500], pad, precision=args.precision, progress=False)  # warm-up
+    pair_logprob(model, cond[:2], inputs[:500], targets[:500], pad, precision=args.precision)  # warm-up
     t0 = time.perf_counter()
-    pair_logprob(model, cond, inputs, targets, pad, precision=args.precision, progress=False)
+    pair_logprob(model, cond, inputs, targets, pad, precision=args.precision)
     seconds = time.perf_counter() - t0
     rate = args.images * num_captions / seconds
     print(f"retrieval scoring, {args.variant} width {args.width}, {args.precision}, {torch.get_num_threads()} threads: "

@@ -11,26 +11,32 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from activity_data import write_ucf101
 from cli import lrcn
-from lrcn.config import to_dict
-from lrcn.data.features import FeatureCache, FeatureSpec, mirror_of
+from lrcn.bundle import open_bundle
+from lrcn.config import save_yaml, to_dict
+from lrcn.features.cache import FeatureCache
+from lrcn.features.inputs import mirror_of
+from lrcn.features.spec import FeatureConfig, FeatureSpec
+from lrcn.files import write_json
 from lrcn.models.activity import ActivityModelConfig
-from lrcn.runs import write_run_config
-from lrcn.tasks.activity import (ActivityConfig, ActivityModule, DataConfig, Stream, TrainConfig, TrainFrames,
-                                 VideoFrames, eval_cache, feature_spec, score_test_set)
+from lrcn.tasks.activity.config import ActivityConfig, ActivityDataConfig, ActivityTrainConfig
+from lrcn.tasks.activity.data import TrainFrames, VideoFrames
+from lrcn.tasks.activity.evaluate import score_test_set, eval_cache
+from lrcn.tasks.activity.module import ActivityModule
+from lrcn.tasks.activity.predictor import Stream
 
 
-def tiny_config(root, finetune: bool, cache=None) -> ActivityConfig:
+def tiny_config(root, finetune: bool) -> ActivityConfig:
     return ActivityConfig(
-        DataConfig(root=Path(root), backbone="resnet18", pretrained=False, grid=1, image_size=32, workers=0,
-                   val_fraction=0.0, cache=cache),
+        ActivityDataConfig(root=Path(root), workers=0, val_fraction=0.0),
+        FeatureConfig(backbone="resnet18", pretrained=False, grid=1, image_size=32),
         ActivityModelConfig(pca=0, fc6=8, hidden=8),
-        TrainConfig(finetune=finetune),
+        ActivityTrainConfig(finetune=finetune),
     )
 
 
 def module_of(cfg: ActivityConfig) -> ActivityModule:
     torch.manual_seed(0)
-    return ActivityModule(to_dict(cfg), ["MoveLeft", "MoveRight"], feature_dim=512)
+    return ActivityModule(cfg, ["MoveLeft", "MoveRight"], feature_dim=512)
 
 
 def test_a_finetune_step_trains_the_cnn_at_a_tenth_of_the_rate_with_batchnorm_statistics_fixed():
@@ -44,25 +50,27 @@ def test_a_finetune_step_trains_the_cnn_at_a_tenth_of_the_rate_with_batchnorm_st
                 val_dataloaders=DataLoader(TensorDataset(video, torch.tensor([1])), batch_size=1))
     assert "val/video_acc" in trainer.callback_metrics
     after = module.state_dict()
-    assert not torch.equal(after["backbone.net.0.weight"], before["backbone.net.0.weight"])  # the CNN learned
-    assert not torch.equal(after["head.classifier.weight"], before["head.classifier.weight"])
-    assert not torch.equal(after["backbone.net.1.weight"], before["backbone.net.1.weight"])  # BN scale trains
-    torch.testing.assert_close(after["backbone.net.1.running_mean"], before["backbone.net.1.running_mean"])
+    cnn = "model.backbone.net."
+    assert not torch.equal(after[cnn + "0.weight"], before[cnn + "0.weight"])  # the CNN learned
+    assert not torch.equal(after["model.head.classifier.weight"], before["model.head.classifier.weight"])
+    assert not torch.equal(after[cnn + "1.weight"], before[cnn + "1.weight"])  # BN scale trains
+    torch.testing.assert_close(after[cnn + "1.running_mean"], before[cnn + "1.running_mean"])
     assert [g["lr"] for g in trainer.optimizers[0].param_groups] == [1e-3, 1e-4]
 
 
 def test_the_frozen_path_has_no_cnn_in_its_module_and_optimises_the_head_only():
     module = module_of(tiny_config("data", finetune=False))
-    assert module.backbone is None and module.net is module.head
+    assert module.model.backbone is None
     (group,) = module.configure_optimizers().param_groups
-    assert len(group["params"]) == len(list(module.head.parameters()))
+    assert len(group["params"]) == len(list(module.model.head.parameters()))
 
 
 def test_training_clips_are_one_crop_of_consecutive_frames_mirrored_only_when_asked(tmp_path):
     from lrcn.data.video import read_video
 
     data = write_ucf101(tmp_path / "UCF101", groups=2, test_groups=1)
-    spec = feature_spec(tiny_config(data, finetune=True).data, "center")
+    cfg = tiny_config(data, finetune=True)
+    spec = cfg.features.spec("center", cfg.source)
     items = [type("Item", (), {"path": data / "MoveLeft" / "v_MoveLeft_g01_c01.avi", "label": 0})()]
     s = spec.decode_size  # 37: clips are 32x32 windows of the 37x37 decode
     full = torch.from_numpy(read_video(items[0].path, size=(s, s))).permute(0, 3, 1, 2)  # (20, 3, 37, 37)
@@ -75,15 +83,14 @@ def test_training_clips_are_one_crop_of_consecutive_frames_mirrored_only_when_as
         return ["plain"] * int((windows == clip).flatten(1).all(1).sum()) + \
             ["mirrored"] * int((windows.flip(-1) == clip).flatten(1).all(1).sum())
 
-    torch.manual_seed(0)
     for mirror, expected in ((None, {"plain"}), ([1, 0], {"plain", "mirrored"})):
         clips = TrainFrames(spec, tmp_path / "flow", items, clip_len=16, clips_per_video=8, reverse=[0, 1], mirror=mirror)
         assert len(clips) == 8
-        found = [(seen(clip), label) for clip, label in (clips[i] for i in range(8))]
+        found = [(seen(clip), label) for clip, label in (clips[(i, i)] for i in range(8))]
         assert all(len(f) == 1 for f, _ in found)  # every clip is one window, one way
         assert {f[0] for f, _ in found} == expected
         assert all(label == (1 if f == ["mirrored"] else 0) for f, label in found)  # mirrored MoveLeft: MoveRight
-    clip = clips[0][0]
+    clip = clips[(0, 0)][0]
     assert clip.shape == (16, 3, 32, 32) and clip.dtype == torch.uint8
     views, label = VideoFrames(spec, tmp_path / "flow", items)[0]
     assert views.shape == (20, 1, 3, 32, 32) and label == 0
@@ -92,33 +99,31 @@ def test_training_clips_are_one_crop_of_consecutive_frames_mirrored_only_when_as
 
 def write_run(run: Path, module: ActivityModule, cfg: ActivityConfig) -> Path:
     """A run folder holding ``module`` as its best checkpoint."""
-    write_run_config(run, "activity", cfg)
+    save_yaml(run / "config.yaml", {"task": "activity", **to_dict(cfg)})
+    write_json(run / "model.json", {"classes": module.classes, "feature_dim": 512})
     (run / "checkpoints").mkdir(parents=True)
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                "pytorch-lightning_version": L.__version__}, run / "checkpoints" / "best.ckpt")
+    torch.save({"state_dict": module.state_dict()}, run / "checkpoints" / "best.ckpt")
     return run
 
 
 def test_eval_and_classify_run_the_runs_fine_tuned_cnn_not_the_pretrained_one(tmp_path):
     data = write_ucf101(tmp_path / "UCF101", groups=2, test_groups=1)
-    cfg = tiny_config(data, finetune=True, cache=tmp_path / "cache")
+    cfg = tiny_config(data, finetune=True)
     pretrained, tuned = module_of(cfg), module_of(cfg)
     with torch.no_grad():
-        tuned.backbone.net[0].weight.mul_(-1.5)  # as if fine-tuning had moved the first conv
+        tuned.model.backbone.net[0].weight.mul_(-1.5)  # as if fine-tuning had moved the first conv
     runs = {name: write_run(tmp_path / name, m, cfg) for name, m in (("pretrained", pretrained), ("tuned", tuned))}
-    from lrcn.tasks.activity import load_module
-
-    loaded = {name: load_module(run) for name, run in runs.items()}
-    torch.testing.assert_close(loaded["tuned"].backbone.net[0].weight, tuned.backbone.net[0].weight)
-    caches = {name: eval_cache(m, "center") for name, m in loaded.items()}
-    frozen = FeatureCache(tmp_path / "cache", feature_spec(cfg.data, "center"))
+    loaded = {name: Stream(open_bundle(run), torch.device("cpu")) for name, run in runs.items()}
+    torch.testing.assert_close(loaded["tuned"].model.backbone.net[0].weight, tuned.model.backbone.net[0].weight)
+    caches = {name: eval_cache(s, "center", tmp_path / "cache") for name, s in loaded.items()}
+    frozen = FeatureCache(tmp_path / "cache", cfg.features.spec("center", cfg.source))
     assert len({c.dir for c in caches.values()} | {frozen.dir}) == 3  # test features cached per CNN weights
-    scores = {name: score_test_set(m, workers=0).scores for name, m in loaded.items()}
+    scores = {name: score_test_set(s, cache=tmp_path / "cache", workers=0).scores for name, s in loaded.items()}
     assert not np.allclose(scores["pretrained"], scores["tuned"])
     video = data / "MoveLeft" / "v_MoveLeft_g02_c01.avi"
-    stream = Stream(runs["tuned"])
-    assert stream.backbone is stream.module.backbone
-    np.testing.assert_allclose(stream.scores(video), scores["tuned"][0], rtol=1e-3, atol=1e-4)
+    stream = loaded["tuned"]
+    assert stream.extractor.backbone is stream.model.backbone
+    np.testing.assert_allclose(stream.scores(stream.extractor(video)), scores["tuned"][0], rtol=1e-3, atol=1e-4)
 
 
 def test_the_pretrained_cnn_keeps_the_cache_keys_written_before_fine_tuning_existed():
@@ -140,7 +145,7 @@ def test_finetune_trains_evaluates_and_classifies_through_the_cli(tmp_path):
          "--fc6", 16, "--hidden", 8, "--batch-size", 4, "--workers", 1, env=env)
     assert "v_MoveLeft_g01_c02.avi" in (run / "skipped.txt").read_text()
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert any(k.startswith("backbone.") for k in ckpt["state_dict"]) and ckpt["global_step"] > 0
+    assert any(k.startswith("model.backbone.") for k in ckpt["state_dict"]) and ckpt["global_step"] > 0
     assert "val/video_acc" in (run / "logs" / "metrics.csv").read_text()  # validated through the fine-tuned CNN
     lrcn("eval", "activity", run, env=env)
     metrics = json.loads((run / "metrics.json").read_text())

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lrcn.models.activity import LRCN, ActivityModelConfig, EndToEnd, SingleFrame, create_head, video_scores
+from lrcn.models.activity import LRCN, ActivityModelConfig, ActivityNet, SingleFrame, create_head, running_scores, video_scores
 from lrcn.models.backbones import create_backbone
 
 
@@ -42,7 +42,7 @@ def test_video_scores_average_the_per_step_softmax_not_the_logits():
 
 def test_end_to_end_model_trains_the_backbone_too():
     backbone = create_backbone("resnet18", pretrained=False, grid=1, frozen=False)
-    model = EndToEnd(backbone, LRCN(backbone.feature_dim, 3, ActivityModelConfig(fc6=16, hidden=8)))
+    model = ActivityNet(backbone.feature_dim, 3, ActivityModelConfig(pca=0, fc6=16, hidden=8), backbone)
     frames = torch.randint(0, 255, (2, 4, 3, 32, 32), dtype=torch.uint8)
     logits, state = model(frames)
     assert logits.shape == (2, 4, 3) and state[0].shape == (1, 2, 8)
@@ -63,3 +63,17 @@ def test_whitening_gives_uncorrelated_unit_variance_components():
     few = Whiten(40, 8)
     few.fit(frames[:5])  # fewer frames than components
     assert few.proj[:, 5:].abs().sum() == 0
+
+
+def test_the_running_prediction_carries_the_lstm_state_across_the_whole_video():
+    torch.manual_seed(0)
+    head = create_head(20, 4, ActivityModelConfig(pca=0, fc6=16, hidden=8)).eval()
+    feats = torch.randn(40, 20)  # (T, D)
+    running = running_scores(head, feats)
+    assert running.shape == (40, 4)
+    torch.testing.assert_close(running.sum(1), torch.ones(40))
+    # frame t's answer has read frames 0..t: it equals the last step over the prefix, not a fresh clip's
+    prefix, _ = head(feats[None, :25])
+    torch.testing.assert_close(running[24], prefix[0, -1].softmax(-1))
+    fresh, _ = head(feats[None, 16:25])
+    assert not torch.allclose(running[24], fresh[0, -1].softmax(-1))

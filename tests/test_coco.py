@@ -114,3 +114,41 @@ def test_read_karpathy_flickr_has_no_filepath_and_falls_back_to_tokens(tmp_path)
 def test_read_karpathy_structural_problem_names_the_file(tmp_path, image, message):
     with pytest.raises(LrcnError, match=f"dataset.json: images\\[0\\].*{message}"):
         read_karpathy(write(tmp_path / "dataset.json", {"images": [image]}), tmp_path)
+
+
+# Found by tests/test_fuzz_readers.py.
+@pytest.mark.parametrize("content, message", [
+    ("[" * 100_000 + "]" * 100_000, r"not valid JSON \(nested too deeply\)"),  # was RecursionError
+    ('{"images": [{"id": ' + "9" * 4301 + "}]}", r"not valid JSON \(Exceeds the limit \(4300 digits\)"),  # was ValueError
+])
+def test_json_python_cannot_read_is_invalid_json(tmp_path, content, message):
+    (tmp_path / "caps.json").write_text(content)
+    for read in (lambda p: read_coco(p, tmp_path, "train"), lambda p: read_karpathy(p, tmp_path)):
+        with pytest.raises(LrcnError, match=f"caps.json: {message}") as e:
+            read(tmp_path / "caps.json")
+        assert "\n" not in str(e.value)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    (tmp_path / "caps.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(COCO_CAPTIONS).encode())
+    assert len(read_coco(tmp_path / "caps.json", tmp_path, "val")) == 2
+    (tmp_path / "dataset.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(KARPATHY_COCO).encode())
+    assert len(read_karpathy(tmp_path / "dataset.json", tmp_path)) == 2
+
+
+@pytest.mark.parametrize("images, annotations, message", [
+    ([{"id": "a\nb", "file_name": "x"}, {"id": "a\nb", "file_name": "y"}], [], r"repeats id 'a\\nb'"),
+    ([], [{"image_id": "a\u2028b", "caption": "x"}], r"refers to image_id 'a\\u2028b', not in images"),
+    ([], [{"image_id": "x" * 500, "caption": "x"}], r"refers to image_id 'x{60}\.\.\.', not in images"),
+])
+def test_a_string_id_in_a_message_is_quoted_on_one_short_line(tmp_path, images, annotations, message):
+    with pytest.raises(LrcnError, match=message) as e:
+        read_coco(write(tmp_path / "caps.json", {"images": images, "annotations": annotations}), tmp_path, "train")
+    assert str(e.value).splitlines() == [str(e.value)] and len(str(e.value)) < len(str(tmp_path)) + 200
+
+
+@pytest.mark.parametrize("ids", [{"cocoid": [1]}, {"cocoid": None, "imgid": 3}, {"imgid": {"a": 1}}, {"imgid": 1.5}])
+def test_read_karpathy_id_must_be_a_number_or_a_string(tmp_path, ids):
+    image = {"filename": "a.jpg", "split": "train", "sentences": [{"raw": "A cat."}], **ids}
+    with pytest.raises(LrcnError, match=r"dataset.json: images\[0\] has no valid 'cocoid' or 'imgid'"):
+        read_karpathy(write(tmp_path / "dataset.json", {"images": [image]}), tmp_path)

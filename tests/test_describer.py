@@ -4,9 +4,9 @@ import torch
 
 from lrcn.models.captioner import Captioner
 from lrcn.models.decoding import greedy
-from lrcn.models.describer import VARIANTS, Describer, DescriberConfig
+from lrcn.data.video import even_indices
+from lrcn.models.describer import VARIANTS, Describer, DescriberConfig, generator_inputs
 from lrcn.models.pca import Whiten
-from lrcn.tasks.describe import frame_indices, generator_inputs
 
 SIZES = (5, 4, 6, 5, 5)
 
@@ -54,10 +54,10 @@ def test_unknown_variant_is_refused():
         Describer(30, SIZES, 16, DescriberConfig(variant="crf-mean"))
 
 
-def test_frame_indices_spread_over_the_interval_and_stay_in_the_video():
-    assert frame_indices(10, 25, 100, 4).tolist() == [10, 15, 20, 25]
-    assert frame_indices(90, 130, 100, 3).tolist() == [90, 94, 99]
-    assert frame_indices(0, 1, 100, 4).tolist() == [0, 0, 1, 1]
+def test_even_indices_spread_over_the_interval_and_stay_in_the_video():
+    assert even_indices(10, 25, 100, 4).tolist() == [10, 15, 20, 25]
+    assert even_indices(90, 130, 100, 3).tolist() == [90, 94, 99]
+    assert even_indices(0, 1, 100, 4).tolist() == [0, 0, 1, 1]
 
 
 def test_pca_whitens_the_top_components():

@@ -47,3 +47,9 @@ def test_unreadable_token_file(tmp_path):
         read_token_file(tmp_path / "latin1.token", tmp_path)
     with pytest.raises(LrcnError, match="missing.token: no such file"):
         read_token_file(tmp_path / "missing.token", tmp_path)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_image_name(tmp_path):  # found by test_fuzz_readers.py
+    (tmp_path / "f.token").write_bytes(b"\xef\xbb\xbf" + TOKEN_FILE.encode())
+    items = read_token_file(tmp_path / "f.token", tmp_path)
+    assert [i.path.name for i in items] == ["1000092795.jpg", "10002456.jpg"] and items[0].image_id == "1000092795"

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import lrcn.data.flow as flow_module
-from lrcn.data.features import frame_source
+from lrcn.features.inputs import read_frames
 from lrcn.data.flow import (FlowCache, compute_flow, flip_flow_images, negate_flow_x, read_flow_images, render_flow,
                             video_flow_images)
 from lrcn.data.video import read_video, write_video
@@ -123,10 +123,10 @@ def test_frames_that_change_size_midway_are_read_end_to_end(tmp_path):
     assert images.shape == (len(read_video(path)), 32, 32, 3) and len(images) > 5
 
 
-def test_the_feature_cache_reads_flow_through_frame_source(tmp_path):
+def test_the_feature_cache_reads_flow_through_read_frames(tmp_path):
     path = tmp_path / "moving.avi"
     write_video(path, translated(texture(48, 64), 1, 0, steps=4))
-    assert frame_source("flow-dis")(path, 40).shape == (4, 40, 40, 3)
+    assert read_frames(path, "flow-dis", 40).shape == (4, 40, 40, 3)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -40,3 +40,9 @@ def test_split_is_stratified_deterministic_and_keeps_a_training_video(tmp_path):
     assert [sum(it.label == c for it in test) for c in range(3)] == [2, 1, 0]
     assert split_items(items, 0.25, seed=0) == (train, test)
     assert split_items(items, 0.25, seed=1) != (train, test)
+
+
+def test_a_negative_split_seed_is_an_error_not_a_numpy_valueerror(tmp_path):  # found by test_fuzz_readers.py
+    items = [VideoItem(tmp_path / f"{i}.avi", 0) for i in range(4)]
+    with pytest.raises(LrcnError, match="split seed -1: must be a non-negative integer"):
+        split_items(items, 0.25, seed=-1)

@@ -5,7 +5,7 @@ from cli import lrcn
 from lrcn.data.synthetic.kitchen import KitchenConfig, render_interval, sentences, write_kitchen
 from lrcn.data.tacos import read_tacos
 from lrcn.data.video import read_video
-from lrcn.models.sr import SLOTS
+from lrcn.data.tacos import SLOTS
 
 SMALL = KitchenConfig(sessions=10, intervals_per_session=3, frames_per_interval=8)
 

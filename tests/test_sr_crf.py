@@ -4,7 +4,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrcn.models.sr import SLOTS, ChainCRF, SRModel
+from lrcn.data.tacos import SLOTS
+from lrcn.models.sr import ChainCRF, SRModel
 
 
 def _random_crf(sizes, batch, seed):

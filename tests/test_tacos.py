@@ -66,5 +66,39 @@ def test_missing_video_or_folder_is_one_clear_error(tmp_path):
         read_tacos(tmp_path)
     _tacos(tmp_path)
     (tmp_path / "videos" / "s22-d25.avi").unlink()
-    with pytest.raises(LrcnError, match="no video file for s22-d25"):
+    with pytest.raises(LrcnError, match="no video file for 's22-d25'"):
+        read_tacos(tmp_path)
+
+
+# Found by tests/test_fuzz_readers.py.
+@pytest.mark.parametrize("name", ["alignments-text/s22-d25.aligned.tsv", "splits/val.txt"])
+def test_a_file_that_is_not_utf8_is_one_clear_error(tmp_path, name):  # was UnicodeDecodeError
+    _tacos(tmp_path)
+    (tmp_path / name).write_bytes("s22-d25\tcaf\xe9\n".encode("latin-1"))
+    with pytest.raises(LrcnError, match=rf"{name}: not UTF-8 text"):
+        read_tacos(tmp_path)
+
+
+def test_a_field_over_the_csv_limit_is_one_clear_error(tmp_path):  # was _csv.Error
+    _tacos(tmp_path)
+    (tmp_path / "alignments-text" / "s22-d25.aligned.tsv").write_text(S13_D21 + "1\t2\t" + "x" * 200_000 + "\n")
+    with pytest.raises(LrcnError, match=r"s22-d25.aligned.tsv:3: not a tab-separated row \(field larger than field limit"):
+        read_tacos(tmp_path)
+
+
+def test_a_byte_order_mark_and_windows_line_ends_are_accepted(tmp_path):  # a BOM made the first frame '\ufeff252'
+    plain = read_tacos(_tacos(tmp_path))
+    for path in [*(tmp_path / "alignments-text").iterdir(), *(tmp_path / "splits").iterdir()]:
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    assert read_tacos(tmp_path) == plain
+
+
+def test_ids_and_cells_in_messages_are_quoted_on_one_short_line(tmp_path):
+    _tacos(tmp_path)
+    (tmp_path / "alignments-text" / "s\u202899.aligned.tsv").write_text(S13_D21)
+    with pytest.raises(LrcnError, match=r"video\(s\) in no split: 's\\u202899'$"):
+        read_tacos(tmp_path)
+    (tmp_path / "alignments-text" / "s22-d25.aligned.tsv").write_text("x" * 5000 + "\t2\ta\tb\tc\td\tA sentence.\n")
+    (tmp_path / "alignments-text" / "s\u202899.aligned.tsv").unlink()
+    with pytest.raises(LrcnError, match=r"s22-d25.aligned.tsv:1: start/end frames must be integers, got 'x{60}\.\.\.', '2'$"):
         read_tacos(tmp_path)

@@ -73,3 +73,27 @@ def test_missing_files_and_bad_splits_are_errors(tmp_path):
         read_split(root, 4, "train")
     with pytest.raises(LrcnError, match="subset 'val'"):
         read_split(root, 1, "val")
+
+
+# Found by tests/test_fuzz_readers.py: str.isdigit() accepts what int() refuses.
+@pytest.mark.parametrize("files, where, problem", [
+    ({"classInd.txt": "1 A\n² B\n"}, "classInd.txt:2", "expected '<index> <ClassName>'"),  # '²'.isdigit() is True
+    ({"classInd.txt": "9" * 4301 + " A\n"}, "classInd.txt:1", "expected '<index> <ClassName>'"),  # over int()'s 4300 digits
+    ({"trainlist01.txt": "Archery/v_Archery_g11_c01.avi ٣\n"}, "trainlist01.txt:1", "label '٣' is not a class index"),
+    ({"trainlist01.txt": "Archery/v_Archery_g11_c01.avi " + "0" * 4400 + "3\n"}, "trainlist01.txt:1", "is not a class index"),
+])
+def test_unicode_digits_and_huge_numbers_are_malformed_lines(tmp_path, files, where, problem):
+    with pytest.raises(LrcnError, match=problem) as e:
+        read_split(_ucf(tmp_path, **files), 1, "train")
+    assert where in str(e.value) and len(str(e.value)) < len(str(tmp_path)) + 200
+
+
+def test_a_group_number_too_long_for_int_gives_no_group(tmp_path):
+    root = _ucf(tmp_path, **{"trainlist01.txt": f"Archery/v_Archery_g{'1' * 5000}_c01.avi 3\n"})
+    assert read_split(root, 1, "train")[0].group is None
+
+
+def test_a_very_long_line_is_quoted_cut_short(tmp_path):
+    root = _ucf(tmp_path, **{"classInd.txt": "x" * 200_000 + "\n"})
+    with pytest.raises(LrcnError, match=r"classInd.txt:1: expected .*, got 'x{60}\.\.\.'$"):
+        read_classes(root)

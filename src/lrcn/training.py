@@ -1,7 +1,7 @@
-"""The one Lightning Trainer setup every task uses: run-folder logs, atomic checkpoints, progress bar, seeding."""
+"""What every task's training shares: the LightningModule base (optimiser, the network at ``self.model``) and the
+one Trainer setup (run-folder logs, atomic checkpoints, device, precision, DDP under torchrun, a Rich bar)."""
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import warnings
@@ -10,14 +10,15 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.fabric.loggers.logger import rank_zero_experiment
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from lrcn.errors import LrcnError
+from lrcn.device import accelerator, lightning_precision
 from lrcn.files import atomic_path
+from lrcn.replay import RunCSVLogger, StepSeeds, resume_point
+from lrcn.runs import Run
+from lrcn.tasks import TrainConfig
 
 # Lightning's start-up chatter (accelerators found, logger tips) is not for our users; warnings still show.
 logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
@@ -25,76 +26,110 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARN
 warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
 
 
+class TaskModule(L.LightningModule):
+    """A task's LightningModule: the network prediction loads is ``self.model`` (its weights are the checkpoint's
+    ``model.*``); AdamW over it, the CNN (``self.model.backbone``, when fine-tuned) at ``lr x backbone_lr_mult``."""
+
+    model: torch.nn.Module
+    train_cfg: TrainConfig
+
+    def trainable(self) -> list[torch.nn.Parameter]:
+        """The parameters the optimiser moves, the CNN's left out (they get their own group)."""
+        backbone = set(map(id, self.backbone_parameters()))
+        return [p for p in self.model.parameters() if p.requires_grad and id(p) not in backbone]
+
+    def backbone_parameters(self) -> list[torch.nn.Parameter]:
+        backbone = getattr(self.model, "backbone", None)
+        return [] if backbone is None else list(backbone.parameters())
+
+    def configure_optimizers(self):
+        t = self.train_cfg
+        groups = [{"params": self.trainable()}]
+        if self.backbone_parameters():
+            groups.append({"params": self.backbone_parameters(), "lr": t.lr * t.backbone_lr_mult})
+        return torch.optim.AdamW(groups, lr=t.lr, weight_decay=t.weight_decay)
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written to a temporary file and renamed: a crash mid-save never corrupts ``last.ckpt``."""
+    """Checkpoints written to a temporary file and renamed: a crash mid-save never corrupts ``last.ckpt``; a full disk
+    is one :class:`~lrcn.errors.WriteError` line (torch reports it through a file object we open, not its own)."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
-        with atomic_path(path) as tmp:
-            torch.save(checkpoint, tmp)
+        with atomic_path(path, needed=tensor_bytes(checkpoint)) as tmp, open(tmp, "wb") as f:
+            torch.save(checkpoint, f)
 
 
-class _AppendingWriter(ExperimentWriter):
-    """Keeps the rows already in ``metrics.csv`` and appends to them (Lightning's writer deletes the file)."""
-
-    def _check_log_dir_exists(self) -> None:
-        if self._fs.isfile(self.metrics_file_path):  # new rows go under the earlier sessions' header
-            with self._fs.open(self.metrics_file_path, "r", newline="") as f:
-                self.metrics_keys = next(csv.reader(f), [])
-
-
-class ResumedCSVLogger(CSVLogger):
-    """The CSV log of a resumed run: the earlier sessions' epochs stay in ``metrics.csv`` (and in its curves)."""
-
-    @property
-    @rank_zero_experiment
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _AppendingWriter(log_dir=self.log_dir)
-        return self._experiment
+def tensor_bytes(obj: Any) -> int:
+    """The bytes of the tensors in a nested checkpoint: about what saving it needs."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
 
 
-def checkpoint_to_resume(run: Path, resume: bool) -> Path | None:
-    """``run/checkpoints/last.ckpt`` with ``--resume``; None for a new run. Refuses to train over a finished run."""
-    last = run / "checkpoints" / "last.ckpt"
-    if resume and not last.is_file():
-        raise LrcnError(f"{run}: nothing to resume (no checkpoints/last.ckpt)")
-    if not resume and last.is_file():
-        raise LrcnError(f"{run}: already trained; pass --resume to continue, or choose another --out")
-    return last if resume else None
+def launch_layout() -> tuple[int, int]:
+    """(processes in the job, processes per node) as the launcher set them: torchrun's WORLD_SIZE and
+    LOCAL_WORLD_SIZE, or, under ``srun`` (Lightning's SLURM support), SLURM_NTASKS and SLURM_NTASKS_PER_NODE."""
+    if "WORLD_SIZE" in os.environ:
+        world = int(os.environ["WORLD_SIZE"])
+        return world, int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+
+    if SLURMEnvironment.detect():
+        world = int(os.environ["SLURM_NTASKS"])
+        per_node = os.environ.get("SLURM_NTASKS_PER_NODE", str(world)).split("(")[0].split(",")[0]  # "2(x3)" -> 2
+        return world, int(per_node)
+    return 1, 1
 
 
-def make_trainer(run: str | os.PathLike, max_epochs: int, monitor: str, mode: str = "max",
-                 devices: int | str = "auto", strategy: str = "auto", progress: bool = True, resume: bool = False,
-                 **kwargs) -> L.Trainer:
-    """A Trainer that writes into the run folder: ``checkpoints/{best,last}.ckpt``, ``logs/`` (TensorBoard + CSV).
+def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device, seed: int, mode: str = "max",
+                 resume_from: Path | None = None, precision: str = "fp32", grad_clip: float = 0.0,
+                 progress: bool = True, **kwargs) -> L.Trainer:
+    """A Trainer writing into ``root`` (a run folder, or a stage of one): ``checkpoints/{best,last}.ckpt``, ``logs/``
+    (TensorBoard + CSV), seeded so that a run resumed from ``resume_from`` trains as if never stopped
+    (:mod:`lrcn.replay`).
 
-    With ``resume`` the CSV log is appended to, not started afresh. Runs unchanged under
-    ``torchrun --nproc_per_node N`` (DDP; gloo on CPU).
+    Runs unchanged under ``torchrun --nproc_per_node N`` or SLURM's ``srun`` (DDP: gloo on CPU, NCCL on GPUs), one
+    process per device.
     """
-    run = Path(run)
-    best = ModelCheckpoint(dirpath=run / "checkpoints", filename="best", monitor=monitor, mode=mode,
+    best = ModelCheckpoint(dirpath=root / "checkpoints", filename="best", monitor=monitor, mode=mode,
                            enable_version_counter=False)
     # Not ``save_last=True``: Lightning then writes last.ckpt only when best.ckpt improves, so resume went back.
-    last = ModelCheckpoint(dirpath=run / "checkpoints", filename="last", monitor=None, save_top_k=1,
+    last = ModelCheckpoint(dirpath=root / "checkpoints", filename="last", monitor=None, save_top_k=1,
                            enable_version_counter=False)
-    callbacks = [best, last]
+    callbacks: list = [best, last, StepSeeds(seed)]
     if progress:
-        callbacks.append(TQDMProgressBar(refresh_rate=10))
-    csv_logger = CSVLogger
-    if resume:  # the checkpoint folder is full by design: only a resumed run silences Lightning's warning about it
+        callbacks.append(RichProgressBar(leave=True))
+    resume_epoch, resume_step = resume_point(resume_from) if resume_from is not None else (None, None)
+    if resume_from is not None:  # the checkpoint folder is full by design: only then silence Lightning's warning
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
-        csv_logger = ResumedCSVLogger
-    loggers = [csv_logger(run, name="logs", version=""),
-               TensorBoardLogger(run, name="logs", version="", default_hp_metric=False)]
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1:  # under torchrun: one process per device, the launcher's layout
-        strategy = "ddp" if strategy == "auto" else strategy
-        if devices == "auto":
-            devices = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-            kwargs.setdefault("num_nodes", world // devices)
+    loggers = [RunCSVLogger(root, resume_epoch),
+               TensorBoardLogger(root, name="logs", version="", default_hp_metric=False, purge_step=resume_step)]
+    devices, strategy = "auto", "auto"
+    world, per_node = launch_layout()
+    if world > 1:  # under torchrun or srun: one process per device, the launcher's layout
+        strategy = "ddp"
+        devices = per_node
+        kwargs.setdefault("num_nodes", world // per_node)
+    elif device.type != "cpu":
+        devices = [device.index] if device.index is not None else 1
     return L.Trainer(
-        default_root_dir=run, max_epochs=max_epochs, accelerator="cpu", devices=devices, strategy=strategy,
-        callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=progress,
-        enable_model_summary=False, deterministic=True, log_every_n_steps=1, **kwargs,
+        default_root_dir=root, max_epochs=epochs, accelerator=accelerator(device), devices=devices, strategy=strategy,
+        precision=lightning_precision(precision), gradient_clip_val=grad_clip or None, callbacks=callbacks,
+        logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=progress, enable_model_summary=False,
+        # bit-exact on the CPU; on a GPU some kernels (adaptive pooling's backward, ...) have no deterministic version
+        deterministic=True if device.type == "cpu" else "warn", log_every_n_steps=1, **kwargs,
     )
+
+
+def fit(run: Run, module: L.LightningModule, datamodule: L.LightningDataModule, *, device: torch.device, monitor: str,
+        mode: str = "max", progress: bool = True, **kwargs) -> None:
+    """Train a task's module on its data into ``run`` (continuing ``run.resume_from``), as its ``train`` config says."""
+    t = run.config.train
+    trainer = make_trainer(run.path, epochs=t.epochs, monitor=monitor, device=device, seed=t.seed, mode=mode,
+                           resume_from=run.resume_from, precision=t.precision, grad_clip=t.grad_clip,
+                           progress=progress, **kwargs)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=run.resume_from)

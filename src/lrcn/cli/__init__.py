@@ -1,13 +1,15 @@
-"""Command line: thin wrappers that parse, call a task, and print. Each task's commands live in its own module."""
+"""Command line: thin wrappers that parse, call the core, and print. One module of commands per concern."""
 from __future__ import annotations
 
+import logging
 import sys
 
 from rich.console import Console
 
 from lrcn.errors import LrcnError
 
-COMMAND_MODULES = ["demo", "synth", "activity", "caption", "describe"]
+COMMAND_MODULES = ["demo", "synth", "train", "features", "activity", "caption", "describe", "export", "serve",
+                   "watch"]
 
 
 def main() -> None:
@@ -15,13 +17,37 @@ def main() -> None:
 
     from lrcn.cli.apps import app
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     for name in COMMAND_MODULES:
         importlib.import_module(f"lrcn.cli.{name}")
     try:
         app()
-    except LrcnError as e:
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {e}", soft_wrap=True)
-        sys.exit(1)
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         sys.exit(130)
+    except Exception as e:
+        error = user_error(e)
+        if error is None:
+            raise
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        sys.exit(1)
+
+
+def user_error(e: BaseException) -> LrcnError | None:
+    """The one line for an error a user caused (an LrcnError, or a write that failed for want of space or
+    permission); None for anything else, a bug, which keeps its traceback. When one such error arose while handling
+    another (a logger failing to flush on the full disk that stopped training), the first is the one told."""
+    from lrcn.files import write_failure
+
+    def told(x: BaseException) -> LrcnError | None:
+        if isinstance(x, LrcnError):
+            return x
+        return write_failure(x.filename or ".", x) if isinstance(x, OSError) else None
+
+    if told(e) is None:
+        return None
+    chain = []  # e, what it arose while handling, ...; not past an error that hid its context (``from None``)
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = None if e.__suppress_context__ else e.__cause__ or e.__context__
+    return next(t for t in map(told, reversed(chain)) if t is not None)

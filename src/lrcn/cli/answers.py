@@ -1,7 +1,8 @@
-"""The batch contract of ``classify``, ``caption`` and ``describe``: one answer per input, in input order.
+"""What ``classify``, ``caption`` and ``describe`` share: the model behind ``lrcn.load``, one answer per input in input
+order, printed as it comes.
 
-An input that fails becomes ``{"path", "error"}`` and one line on stderr; the others still run; the exit
-code is then 1. With ``--json`` every answer is a JSON line on stdout, otherwise a human line.
+An input that fails becomes ``{"path", "error"}`` and one line on stderr; the others still run; the exit code is
+then 1. With ``--json`` every answer is a JSON line on stdout, otherwise a human line.
 """
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from typing import Callable, Iterable, Iterator
 import typer
 from rich.console import Console
 
-from lrcn.errors import LrcnError
+
+DEVICE = typer.Option("auto", help="auto | cpu | cuda | mps.")
+CACHE = typer.Option(None, help="Feature cache [default: $LRCN_CACHE or ~/.cache/lrcn].")
+JSON = typer.Option(False, "--json", help="JSON Lines on stdout, one object per input ({path, error} for a bad one).")
 
 
 def input_files(help: str):
@@ -21,13 +25,25 @@ def input_files(help: str):
     return typer.Argument(..., help=help, readable=False)
 
 
-def predict_each(predict: Callable[[Path], dict], paths: Iterable[Path]) -> Iterator[dict]:
-    """``predict(path)`` for each path; a user error becomes that path's error answer."""
-    for path in paths:
-        try:
-            yield predict(path)
-        except LrcnError as e:
-            yield {"path": str(path), "error": str(e)}
+def load_model(task: str, path: Path, device: str, **options):
+    """``lrcn.load(path)``, refusing a model of another task with one line."""
+    from lrcn.predict import load
+
+    return load(path, device=device, task=task, **options)
+
+
+def decoding(flags: dict):
+    """The ``Decoding`` of a caption or describe command's options (``--beam``, ``--sample``, ...)."""
+    from lrcn.config import resolve
+    from lrcn.models.decoding import Decoding
+
+    return resolve(Decoding, flags).check()
+
+
+def answers(predictor, inputs: list[Path], chunk: int = 16) -> Iterator[dict]:
+    """``predictor.predict_many`` over ``inputs`` a chunk at a time, so that answers print as they come."""
+    for i in range(0, len(inputs), chunk):
+        yield from predictor.predict_many([str(p) for p in inputs[i : i + chunk]])
 
 
 def print_answers(answers: Iterable[dict], as_json: bool, human: Callable[[dict], str]) -> None:

@@ -16,7 +16,9 @@ def demo(
     started_at: Optional[float] = typer.Option(None, help="Unix time the setup began (the Makefile passes it), for the timing table."),
 ) -> None:
     """Generate the embedded data, train and evaluate every task, write OUT/report.md and OUT/results.json."""
-    from lrcn.demo import run_demo
+    from lrcn.demo import run_demo, serve_command
 
     report = run_demo(out, quick=quick, seed=seed, only=only, started_at=started_at)
     typer.echo(f"report: {report}")
+    if serve_command(out):
+        typer.echo(f"try the models in a browser: {serve_command(out)}   (then open http://127.0.0.1:8000/)")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lrcn.errors import LrcnError
+from lrcn.files import read_text
 
 
 @dataclass
@@ -31,26 +32,16 @@ class ImageCaptions:
     image_id: int | str
 
 
-def read_index_text(path: str | os.PathLike) -> str:
-    """The UTF-8 text of an index file (captions JSON, token file), or LrcnError naming the file."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LrcnError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LrcnError(f"{path}: is a directory, not a file") from None
-    except OSError as e:
-        raise LrcnError(f"{path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise LrcnError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-
-
 def read_json_index(path: str | os.PathLike) -> dict[str, Any]:
     """A JSON object with an ``images`` list from ``path``, or LrcnError naming the file."""
     try:
-        data = json.loads(read_index_text(path))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise LrcnError(f"{path}: not valid JSON ({e})") from None
+    except ValueError as e:  # a number of more than 4300 digits: Python's int() refuses it
+        raise LrcnError(f"{path}: not valid JSON ({str(e).split(':')[0]})") from None
+    except RecursionError:
+        raise LrcnError(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise LrcnError(f"{path}: expected a JSON object with an 'images' list")
     return data
@@ -72,13 +63,13 @@ def read_coco(captions_json: str | os.PathLike, image_dir: str | os.PathLike, sp
         image_id = _field(captions_json, f"images[{n}]", image, "id", (int, str))
         name = _field(captions_json, f"images[{n}]", image, "file_name", str)
         if image_id in items:
-            raise LrcnError(f"{captions_json}: images[{n}] repeats id {image_id}")
+            raise LrcnError(f"{captions_json}: images[{n}] repeats id {_show(image_id)}")
         items[image_id] = ImageCaptions(Path(image_dir) / name, [], split, image_id)
     for n, ann in enumerate(data["annotations"]):
         image_id = _field(captions_json, f"annotations[{n}]", ann, "image_id", (int, str))
         caption = _field(captions_json, f"annotations[{n}]", ann, "caption", str)
         if image_id not in items:
-            raise LrcnError(f"{captions_json}: annotations[{n}] refers to image_id {image_id}, not in images[]")
+            raise LrcnError(f"{captions_json}: annotations[{n}] refers to image_id {_show(image_id)}, not in images[]")
         items[image_id].captions.append(caption.strip())
     return [item for item in items.values() if item.captions]
 
@@ -99,10 +90,19 @@ def read_karpathy(dataset_json: str | os.PathLike, image_root: str | os.PathLike
         sentences = _field(dataset_json, where, image, "sentences", list)
         folder = Path(image_root) / image["filepath"] if isinstance(image.get("filepath"), str) else Path(image_root)
         image_id = image.get("cocoid", image.get("imgid", n))
+        if not isinstance(image_id, (int, str)):
+            raise LrcnError(f"{dataset_json}: {where} has no valid 'cocoid' or 'imgid' (a number or a string)")
         captions = [_sentence(dataset_json, f"{where}.sentences[{k}]", s) for k, s in enumerate(sentences)]
         if captions:
             items.append(ImageCaptions(folder / name, captions, split, image_id))
     return items
+
+
+def _show(image_id: int | str) -> str:
+    """An id for an error message: a number as is, a string quoted (it may hold a line break) and cut short."""
+    if isinstance(image_id, str):
+        return repr(image_id if len(image_id) <= 60 else image_id[:60] + "...")
+    return str(image_id)
 
 
 def _sentence(path: str | os.PathLike, where: str, sentence: Any) -> str:

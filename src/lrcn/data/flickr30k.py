@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lrcn.data.coco import ImageCaptions, read_index_text
+from lrcn.data.coco import ImageCaptions
+from lrcn.files import read_text
 from lrcn.errors import LrcnError
 
 
 def read_token_file(path: str | os.PathLike, image_dir: str | os.PathLike) -> list[ImageCaptions]:
     """Images in order of first appearance, each with its captions in file order; blank lines are skipped."""
     items: dict[str, ImageCaptions] = {}
-    for lineno, line in enumerate(read_index_text(path).split("\n"), 1):  # not splitlines(): a caption may hold U+2028
+    for lineno, line in enumerate(read_text(path).split("\n"), 1):  # not splitlines(): a caption may hold U+2028
         line = line.rstrip("\r")
         if not line.strip():
             continue

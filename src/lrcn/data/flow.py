@@ -50,8 +50,8 @@ import cv2
 import numpy as np
 
 from lrcn.data.video import check_readable, read_video
-from lrcn.errors import LrcnError
-from lrcn.files import atomic_path
+from lrcn.errors import LrcnError, WriteError
+from lrcn.files import atomic_path, fingerprint, sweep_temporaries
 from lrcn.progress import track
 
 METHODS = ("dis", "farneback", "tvl1")
@@ -141,13 +141,10 @@ def capped_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
     return max(1, round(h * s)), max(1, round(w * s))
 
 
-def video_flow_images(path: str | os.PathLike, method: str = "dis", max_side: int | None = 320) -> np.ndarray:
-    """Decode a video and render its flow at its own size (longer side capped): (T, h, w, 3) uint8, T' = T.
-
-    Raises LrcnError (from ``read_video``) for a file that is not a decodable video.
-    """
+def flow_images(frames: np.ndarray, method: str = "dis", max_side: int | None = 320) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB frames -> their flow images at their own size (longer side capped): (T, h, w, 3)
+    uint8, T' = T (see the module docstring)."""
     check_method(method)
-    frames = read_video(path)  # (T, H, W, 3); frames that change size are resized to the first one's
     h, w = capped_size(*frames.shape[1:3], max_side)
     if (h, w) != frames.shape[1:3]:
         frames = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
@@ -155,6 +152,13 @@ def video_flow_images(path: str | os.PathLike, method: str = "dis", max_side: in
         return np.full((1, h, w, 3), FLOW_CENTER, np.uint8)  # no pair: one zero-flow image
     images = render_flow(compute_flow(frames, method))  # (T-1, h, w, 3)
     return np.concatenate([images, images[-1:]])  # repeat the last: aligned with the T RGB frames
+
+
+def video_flow_images(path: str | os.PathLike, method: str = "dis", max_side: int | None = 320) -> np.ndarray:
+    """Decode a video and render its flow (see :func:`flow_images`). Raises LrcnError (from ``read_video``) for a
+    file that is not a decodable video."""
+    check_method(method)
+    return flow_images(read_video(path), method, max_side)  # frames that change size: resized to the first's
 
 
 def resize_images(images: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
@@ -195,9 +199,7 @@ class FlowCache:
         self.dir = Path(root) / f"flow-{method}-{max_side or 'full'}-jpeg{quality}"
 
     def entry(self, path: str | os.PathLike) -> Path:
-        from lrcn.data.features import item_key  # lazily: features imports torch, flow workers need not
-
-        return self.dir / f"{item_key(check_readable(path))}.npz"
+        return self.dir / f"{fingerprint(check_readable(path))}.npz"
 
     def load(self, path: str | os.PathLike) -> np.ndarray:
         """(T, h, w, 3) uint8 flow images of a cached video; LrcnError if it is not cached."""
@@ -217,12 +219,17 @@ class FlowCache:
         return self.load(path)
 
     def build(self, paths, workers: int = 2, description: str = "optical flow") -> dict[str, str]:
-        """Compute the flow of every video not yet cached, ``workers`` processes in parallel (<= 1: in this one).
+        """Compute the flow of every video not yet cached, ``workers`` processes in parallel (<= 1: in this one); under
+        torchrun, this rank's share of them (the ranks meet when all are done).
 
-        Returns {path: error line} for the videos skipped (missing, unreadable, not a video).
+        Returns {path: error line} for the videos skipped (missing, unreadable, not a video), every rank's.
         """
+        from lrcn import distributed
+
+        distributed.init()
         errors: dict[str, str] = {}
-        todo: dict[Path, str] = {}  # entry -> path: a video listed twice is computed once
+        missing: dict[str, str] = {}  # entry -> path: a video listed twice is computed once
+        sweep_temporaries(self.dir)  # what a build killed mid-write left
         for p in map(str, paths):
             try:
                 entry = self.entry(p)
@@ -230,7 +237,9 @@ class FlowCache:
                 errors[p] = str(e)
                 continue
             if not entry.exists():
-                todo.setdefault(entry, p)
+                missing.setdefault(str(entry), p)
+        # under torchrun, this rank's share of the missing videos (lrcn.distributed), spread over local workers
+        todo = {Path(e): missing[e] for e in distributed.share_of(list(missing))}
         args = [(p, e, self.method, self.max_side, self.quality) for e, p in todo.items()]
         with ExitStack() as stack:
             run = map
@@ -242,20 +251,25 @@ class FlowCache:
             for p, error in zip(todo.values(), track(results, description, total=len(todo))):
                 if error:
                     errors[p] = error
-        return errors
+        return distributed.gather(errors)
 
 
 def _store(path, entry: Path, method: str, max_side: int | None, quality: int) -> None:
     images = video_flow_images(path, method, max_side)  # (T, h, w, 3)
     blobs = [cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, quality])[1] for im in images]
-    with atomic_path(entry) as tmp, open(tmp, "wb") as f:
+    with atomic_path(entry, needed=sum(map(len, blobs))) as tmp, open(tmp, "wb") as f:
         np.savez(f, jpeg=np.concatenate(blobs), ends=np.cumsum([len(b) for b in blobs]))
 
 
 def _try_store(path, entry: Path, method: str, max_side: int | None, quality: int) -> str | None:
-    """``_store`` for the cache builder: the error line instead of an exception (a bad video skips, the rest run)."""
+    """``_store`` for the cache builder: the error line instead of an exception (a bad video skips, the rest run); an
+    entry that another process wrote meanwhile is kept."""
+    if entry.exists():
+        return None
     try:
         _store(path, entry, method, max_side, quality)
+    except WriteError:
+        raise  # a full disk is not this video's fault: it stops the build
     except LrcnError as e:
         return str(e)
     return None

@@ -44,6 +44,8 @@ def split_items(items: list[VideoItem], test_fraction: float = 0.25, seed: int =
     """
     if not 0 <= test_fraction < 1:
         raise LrcnError(f"test fraction {test_fraction}: must be in [0, 1)")
+    if seed < 0:  # NumPy seeds are non-negative: default_rng([-1, 0]) raises ValueError
+        raise LrcnError(f"split seed {seed}: must be a non-negative integer")
     by_class: dict[int, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
         by_class[item.label].append(i)

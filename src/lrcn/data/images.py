@@ -19,6 +19,7 @@ What each kind of file becomes:
 """
 from __future__ import annotations
 
+import io
 import os
 import struct
 import warnings
@@ -27,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lrcn.data.video import check_readable
+from lrcn.data.limits import limits
+from lrcn.data.video import check_bytes, check_readable
 from lrcn.errors import LrcnError
 
 # What Pillow's decoders raise on corrupt data besides OSError (documented or seen in fuzzing).
@@ -38,32 +40,49 @@ _ORIENTATION_TAG = 0x0112
 _SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
 
 
-def load_image(path: str | os.PathLike, size: tuple[int, int] | None = None) -> Image.Image:
-    """Read an image file as an upright RGB ``PIL.Image``; ``size=(H, W)`` resizes it (aspect ignored, as Caffe's 256x256)."""
-    path = check_readable(path)
+def load_image(src: str | os.PathLike | bytes | Image.Image, size: tuple[int, int] | None = None,
+               name: str | None = None) -> Image.Image:
+    """An image file (or its bytes, or a PIL image) as an upright RGB ``PIL.Image``; ``size=(H, W)`` resizes it
+    (aspect ignored, as Caffe's 256x256). Errors name the file (or ``name``, for bytes)."""
+    if isinstance(src, Image.Image):
+        _check_pixels(name or "<image>", src.size)
+        rgb = to_rgb(src)
+    else:
+        rgb = _decode(src, size, name)
+    if size is not None and rgb.size != (size[1], size[0]):
+        rgb = rgb.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return rgb
+
+
+def _decode(src: str | os.PathLike | bytes, size: tuple[int, int] | None, name: str | None) -> Image.Image:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        label = name or "<bytes>"
+        if not len(src):
+            raise LrcnError(f"{label}: empty input (0 bytes)")
+        check_bytes(label, len(src))
+        opened = io.BytesIO(src)
+    else:
+        opened = label = check_readable(src)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we apply the limit ourselves, below
-            with Image.open(path) as img:
-                _check_pixels(path, img.size)
+            with Image.open(opened) as img:
+                _check_pixels(label, img.size)
                 if size is not None:
                     _draft(img, size)
                 img.load()
                 img = ImageOps.exif_transpose(img)
-                rgb = to_rgb(img)
+                return to_rgb(img)
     except LrcnError:
         raise
     except UnidentifiedImageError:
-        raise LrcnError(f"{path}: not an image (no image format recognised)") from None
+        raise LrcnError(f"{label}: not an image (no image format recognised)") from None
     except Image.DecompressionBombError as e:
-        raise LrcnError(f"{path}: image too large ({str(e).rstrip('.')})") from None
+        raise LrcnError(f"{label}: image too large ({str(e).rstrip('.')})") from None
     except _DECODE_ERRORS as e:
         if "truncated" in str(e):
-            raise LrcnError(f"{path}: truncated image (the data ends before the last pixel)") from None
-        raise LrcnError(f"{path}: not a decodable image ({_reason(e)})") from None
-    if size is not None and rgb.size != (size[1], size[0]):
-        rgb = rgb.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    return rgb
+            raise LrcnError(f"{label}: truncated image (the data ends before the last pixel)") from None
+        raise LrcnError(f"{label}: not a decodable image ({_reason(e)})") from None
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -86,11 +105,12 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _check_pixels(path: Path, wh: tuple[int, int]) -> None:
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and wh[0] * wh[1] > limit:
+def _check_pixels(path: Path | str, wh: tuple[int, int]) -> None:
+    """The header's size against the pixel budget, before a single pixel is decoded (a decompression bomb)."""
+    limit = limits().max_pixels
+    if wh[0] * wh[1] > limit:
         raise LrcnError(f"{path}: image too large ({wh[0]}x{wh[1]} = {wh[0] * wh[1]} pixels, "
-                        f"above Pillow's decompression-bomb limit of {limit})")
+                        f"above the decompression-bomb limit of {limit}, LRCN_MAX_PIXELS)")
 
 
 def _draft(img: Image.Image, size: tuple[int, int]) -> None:

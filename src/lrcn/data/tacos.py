@@ -24,14 +24,16 @@ Layout read (the TACoS release: one video per cooking session, one aligned-text 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from lrcn.files import read_text
 from lrcn.errors import LrcnError
-from lrcn.models.sr import SLOTS
 
+SLOTS = ("activity", "tool", "object", "source", "target")  # the SR tuple, in the CRF's chain order
 SPLITS = ("train", "val", "test")
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 
@@ -68,13 +70,15 @@ def _video_path(root: Path, video_id: str) -> Path:
     for ext in VIDEO_EXTENSIONS:
         if (root / "videos" / f"{video_id}{ext}").is_file():
             return root / "videos" / f"{video_id}{ext}"
-    raise LrcnError(f"{root / 'videos'}: no video file for {video_id} ({', '.join(VIDEO_EXTENSIONS)})")
+    raise LrcnError(f"{root / 'videos'}: no video file for {_quote(video_id)} ({', '.join(VIDEO_EXTENSIONS)})")
 
 
 def _read_aligned(path: Path, video: Path, split: str) -> list[Interval]:
     out = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for n, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
+    rows = csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    n = 0
+    try:
+        for n, row in enumerate(rows, start=1):
             if not any(cell.strip() for cell in row):
                 continue
             where = f"{path}:{n}"
@@ -83,13 +87,15 @@ def _read_aligned(path: Path, video: Path, split: str) -> list[Interval]:
             try:
                 start, end = int(row[0]), int(row[1])
             except ValueError:
-                raise LrcnError(f"{where}: start/end frames must be integers, got {row[0]!r}, {row[1]!r}") from None
+                raise LrcnError(f"{where}: start/end frames must be integers, got {_quote(row[0])}, {_quote(row[1])}") from None
             if start < 0 or end < start:
                 raise LrcnError(f"{where}: bad frame range {start}-{end}")
             sentences = [s.strip() for s in row[6:] if s.strip()]
             if not sentences:
                 raise LrcnError(f"{where}: no sentence")
             out.append(Interval(video, start, end, sentences, _sr(row[2:6], where), split))
+    except csv.Error as e:  # e.g. a field over csv's limit of 131072 characters
+        raise LrcnError(f"{path}:{n + 1}: not a tab-separated row ({e})") from None
     return out
 
 
@@ -99,7 +105,7 @@ def _sr(cells: list[str], where: str) -> dict[str, str] | None:
         return None
     places = [p.strip() for p in location.split(",")]
     if not all((activity, tool, obj, location)) or len(places) > 2 or not all(places):
-        raise LrcnError(f"{where}: incomplete SR <activity, tool, object, source,target>: {cells!r}")
+        raise LrcnError(f"{where}: incomplete SR <activity, tool, object, source,target>: {[_short(c) for c in cells]!r}")
     source, target = places[0], places[-1]
     return dict(zip(SLOTS, (activity, tool, obj, source, target)))
 
@@ -116,10 +122,20 @@ def _splits(root: Path, video_ids: list[str], seed: int) -> dict[str, str]:
         path = split_dir / f"{split}.txt"
         if not path.is_file():
             raise LrcnError(f"{split_dir}: missing {split}.txt")
-        for line in path.read_text().splitlines():
+        for line in read_text(path).splitlines():
             if line.strip():
                 split_of[line.strip()] = split
     missing = sorted(set(video_ids) - set(split_of))
     if missing:
-        raise LrcnError(f"{split_dir}: video(s) in no split: {', '.join(missing[:5])}")
+        raise LrcnError(f"{split_dir}: video(s) in no split: {', '.join(map(_quote, missing[:5]))}")
     return split_of
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for an error message (a cell may be megabytes long)."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _quote(text: str) -> str:
+    """``text`` quoted (a line break in it shows as an escape) and cut short, for an error message."""
+    return repr(_short(text))

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lrcn.data.video import clip_indices
+
 VIEWS = {"center": 1, "center+flip": 2, "ten": 10}
 CROP_RATIO = 0.875
 
@@ -86,3 +88,18 @@ def random_clip_crop(frames: torch.Tensor, size: int, generator: torch.Generator
     if mirror is not None:
         out = mirror(out)
     return out
+
+
+def random_clip_indices(num_frames: int, clip_len: int, generator: torch.Generator | None = None) -> np.ndarray:
+    """Frame indices (clip_len,) of a training clip at a uniformly random start (looped if the video is short)."""
+    start = int(torch.randint(0, max(num_frames - clip_len, 0) + 1, (), generator=generator))
+    return clip_indices(num_frames, start, clip_len)
+
+
+def time_reversed(clip: torch.Tensor, label: int, reverse: list[int],
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+    """Time-reversal augmentation: a clip (L, ...) of a class that the permutation ``reverse`` moves is played
+    backwards half the time, labelled as its pair."""
+    if reverse[label] != label and torch.rand((), generator=generator) < 0.5:
+        return clip.flip(0), reverse[label]
+    return clip, label

@@ -22,7 +22,7 @@ from lrcn.errors import LrcnError
 
 LIST_DIR = "ucfTrainTestlist"
 SPLITS = (1, 2, 3)
-_GROUP = re.compile(r"_g(\d+)_c\d+\.\w+$")
+_GROUP = re.compile(r"_g([0-9]{1,9})_c[0-9]+\.\w+$")
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,12 @@ def read_classes(root: str | os.PathLike) -> list[str]:
     path = list_file(root, "classInd.txt")
     classes: list[str] = []
     for n, fields in _lines(path):
-        if len(fields) != 2 or not fields[0].isdigit():
-            raise LrcnError(f"{path}:{n}: expected '<index> <ClassName>', got {' '.join(fields)!r}")
-        if int(fields[0]) != len(classes) + 1:
+        if len(fields) != 2 or _number(fields[0]) is None:
+            raise LrcnError(f"{path}:{n}: expected '<index> <ClassName>', got {_quote(' '.join(fields))}")
+        if _number(fields[0]) != len(classes) + 1:
             raise LrcnError(f"{path}:{n}: class index {fields[0]} out of order (expected {len(classes) + 1})")
         if fields[1] in classes:
-            raise LrcnError(f"{path}:{n}: class {fields[1]!r} listed twice")
+            raise LrcnError(f"{path}:{n}: class {_quote(fields[1])} listed twice")
         classes.append(fields[1])
     if not classes:
         raise LrcnError(f"{path}: no classes listed")
@@ -79,22 +79,37 @@ def read_split(root: str | os.PathLike, split: int, subset: Literal["train", "te
     items: list[VideoItem] = []
     for n, fields in _lines(path):
         if len(fields) > 2 or "/" not in fields[0]:
-            raise LrcnError(f"{path}:{n}: expected '<Class>/<video> [label]', got {' '.join(fields)!r}")
+            raise LrcnError(f"{path}:{n}: expected '<Class>/<video> [label]', got {_quote(' '.join(fields))}")
         rel = fields[0]
         folder = rel.split("/", 1)[0]
         if folder not in index:
-            raise LrcnError(f"{path}:{n}: class {folder!r} is not in classInd.txt")
+            raise LrcnError(f"{path}:{n}: class {_quote(folder)} is not in classInd.txt")
         label = index[folder]
         if len(fields) == 2:
-            if not fields[1].isdigit() or not 1 <= int(fields[1]) <= len(classes):
-                raise LrcnError(f"{path}:{n}: label {fields[1]!r} is not a class index 1..{len(classes)}")
-            if int(fields[1]) - 1 != label:
-                raise LrcnError(f"{path}:{n}: label {fields[1]} ({classes[int(fields[1]) - 1]}) does not match the folder {folder!r}")
+            number = _number(fields[1])
+            if number is None or not 1 <= number <= len(classes):
+                raise LrcnError(f"{path}:{n}: label {_quote(fields[1])} is not a class index 1..{len(classes)}")
+            if number - 1 != label:
+                raise LrcnError(f"{path}:{n}: label {number} ({_quote(classes[number - 1])}) does not match the folder {_quote(folder)}")
         group = _GROUP.search(rel)
         items.append(VideoItem(videos / rel, label, int(group.group(1)) if group else None))
     if not items:
         raise LrcnError(f"{path}: no videos listed")
     return items
+
+
+def _number(field: str) -> int | None:
+    """``field`` as an integer if it is plain ASCII digits, else None.
+
+    Not ``str.isdigit`` alone: it accepts '²' and '٣', which ``int`` refuses or reads, and a run of
+    thousands of digits, which ``int`` refuses (Python's 4300-digit limit).
+    """
+    return int(field) if field.isascii() and field.isdigit() and len(field) <= 18 else None
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    """``text`` quoted for an error message, cut to ``limit`` characters (a line may be megabytes long)."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _lines(path: Path) -> list[tuple[int, list[str]]]:

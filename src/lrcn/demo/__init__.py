@@ -3,21 +3,30 @@
 Each section module (``lrcn.demo.<name>``) has ``run(ctx: DemoContext) -> Section``. Sections run
 in order; ``results.json`` and ``report.md`` are rewritten (atomically) after each one, so an
 interrupted demo still leaves a readable report of what finished.
+
+A demo killed mid-way and started again finishes what it had begun: a finished section is reused
+(``OUT/sections/<name>.json``, for the same ``--quick`` and ``--seed``), a half-trained run resumes
+(:func:`train_or_resume`; the resumed training is the same, bit for bit), and the report is the one an
+uninterrupted demo writes (its timings aside).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from lrcn.errors import LrcnError
-from lrcn.files import write_json, write_text
+from lrcn.files import read_json, sweep_temporaries, write_json, write_text
 
 SECTIONS = ["activity", "captioning", "description"]
+SERVED = ["activity-rgb-lrcn", "activity-flow-lrcn", "caption-lrcn2f", "describe-crf-prob"]  # one per task and stream
 
 
 @dataclass
@@ -53,21 +62,73 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, only: list[str] | No
         raise LrcnError(f"--only {', '.join(unknown)}: unknown section; choose from {', '.join(SECTIONS)}")
     ctx = DemoContext(Path(out), quick, seed)
     ctx.out.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(ctx.out)
     start = time.time()
     sections: list[Section] = []
     results: dict = {}
-    for name in SECTIONS:
-        if only and name not in only:
-            continue
-        t0 = time.time()
-        section = importlib.import_module(f"lrcn.demo.{name}").run(ctx)
-        section.seconds = time.time() - t0
-        sections.append(section)
-        results.update(section.results)
-        results["timing"] = _timing(sections, start, started_at)
-        write_json(ctx.out / "results.json", results)
-        write_text(ctx.out / "report.md", _report(ctx, sections, results["timing"]))
+    with _cache_default(ctx.cache):
+        for name in SECTIONS:
+            if only and name not in only:
+                continue
+            section = _finished(ctx, name)
+            if section is None:
+                t0 = time.time()
+                section = importlib.import_module(f"lrcn.demo.{name}").run(ctx)
+                section.seconds = time.time() - t0
+                write_json(ctx.out / "sections" / f"{name}.json", {"key": _key(ctx), **asdict(section)})
+            sections.append(section)
+            results.update(section.results)
+            results["timing"] = _timing(sections, start, started_at)
+            write_json(ctx.out / "results.json", results)
+            write_text(ctx.out / "report.md", _report(ctx, sections, results["timing"]))
     return ctx.out / "report.md"
+
+
+@contextlib.contextmanager
+def _cache_default(cache: Path):
+    """The demo's predictors (evaluation, galleries) keep their converted CNNs in the demo's cache as its training
+    does (one conversion per network, none in the user's cache), unless $LRCN_CACHE says otherwise."""
+    before = os.environ.get("LRCN_CACHE")
+    os.environ["LRCN_CACHE"] = before or str(cache.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("LRCN_CACHE", None)
+
+
+def serve_command(out: Path) -> str | None:
+    """``lrcn serve ...`` for the demo's headline runs (those it has trained), to try them in a browser."""
+    import shlex
+
+    runs = [shlex.quote(str(Path(out) / name)) for name in SERVED if (Path(out) / name / "model.json").is_file()]
+    return f"lrcn serve {' '.join(runs)}" if runs else None
+
+
+def _key(ctx: DemoContext) -> dict:
+    return {"quick": ctx.quick, "seed": ctx.seed}
+
+
+def _finished(ctx: DemoContext, name: str) -> Section | None:
+    """The section a previous demo with the same settings finished, if any."""
+    path = ctx.out / "sections" / f"{name}.json"
+    saved = read_json(path) if path.is_file() else {}
+    if saved.pop("key", None) != _key(ctx):
+        return None
+    return Section(**saved)
+
+
+def train_or_resume(train: Callable, cfg, run_dir: Path, cache: Path) -> None:
+    """``train(cfg)`` into the demo's own ``run_dir``: resumed when it holds this config (a killed demo's half-trained
+    run continues; a finished one has nothing left to train), started over when it holds another or none."""
+    from lrcn.config import from_dict
+    from lrcn.runs import read_config
+
+    try:
+        same = from_dict(type(cfg), read_config(run_dir)[1]) == cfg
+    except LrcnError:
+        same = False
+    train(cfg, run_dir, resume=same, force=not same, cache=cache, progress=False)
 
 
 def _timing(sections: list[Section], start: float, started_at: float | None) -> dict:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import csv
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
-from lrcn.demo import DemoContext, Section
+from lrcn.demo import DemoContext, Section, train_or_resume
 
 # TPAMI'16 Table 1, UCF101, average over the 3 splits (research.md §1, [SEC x2]).
 PAPER = {
@@ -21,47 +19,53 @@ RUNS = [f"activity-{m}-{a}" for m in STREAMS for a in ARCHS.values()]  # the dem
 
 
 def settings(quick: bool) -> dict:
-    """Data and training sizes: the full section takes ~10.5 min of the demo's 20 on 2 cores; quick is a smoke test."""
+    """Data and training sizes (the full section: ~11 min on 2 cores, its four runs ~2 min each); quick: a smoke test."""
     if quick:
         return dict(videos_per_class=6, num_frames=20, image_size=96, epochs=3)
-    return dict(videos_per_class=64, num_frames=24, image_size=128, epochs=30)
+    return dict(videos_per_class=64, num_frames=24, image_size=128, epochs=20)
+
+
+def config(data: Path, s: dict, seed: int, modality: str, arch: str):
+    """The ActivityConfig of one demo run (``s``: :func:`settings`) on the synthetic actions at ``data``."""
+    from lrcn.data.synthetic.actions import CLASSES, MIRRORED, PAIRS
+    from lrcn.features.spec import FeatureConfig
+    from lrcn.models.activity import ActivityModelConfig
+    from lrcn.tasks.activity.config import ActivityConfig, ActivityDataConfig, ActivityTrainConfig
+
+    # The synthetic pairs are exact time reversals: a reversed RGB clip of one is a clip of the other. Not so for
+    # flow, whose vectors would also need negating, so flow trains without it.
+    reverse = [f"{a}:{b}" for a, b in PAIRS] if modality == "rgb" else []
+    # Left-right mirror pairs: the demo trains on centre crops only, but `lrcn eval RUN --crops 10` then swaps
+    # the mirrored crops' scores back.
+    mirror = [f"{a}:{b}" for a, b in MIRRORED.items() if CLASSES.index(a) < CLASSES.index(b)]
+    return ActivityConfig(
+        ActivityDataConfig(root=data, split=1, workers=1, modality=modality),
+        FeatureConfig(image_size=s["image_size"]),
+        ActivityModelConfig(arch=arch, fc6=256, hidden=512 if modality == "flow" else 256),
+        ActivityTrainConfig(epochs=s["epochs"], seed=seed, reverse_pairs=reverse, mirror_pairs=mirror),
+    )
 
 
 def run(ctx: DemoContext) -> Section:
-    from lrcn.data.synthetic.actions import CLASSES, MIRRORED, PAIRS, write_actions
-    from lrcn.models.activity import ActivityModelConfig
-    from lrcn.tasks.activity import ActivityConfig, DataConfig, TrainConfig, evaluate, train
+    from lrcn.data.synthetic.actions import CLASSES, PAIRS, write_actions
+    from lrcn.tasks.activity.evaluate import evaluate
+    from lrcn.tasks.activity.train import train
 
     s = settings(ctx.quick)
     data = ctx.data / "actions"
     if not (data / "ucfTrainTestlist" / "testlist01.txt").is_file():
         write_actions(data, seed=ctx.seed, videos_per_class=s["videos_per_class"], num_frames=s["num_frames"])
-    base = ActivityConfig(
-        DataConfig(root=data, split=1, image_size=s["image_size"], cache=ctx.cache, workers=1),
-        ActivityModelConfig(fc6=256),
-        TrainConfig(epochs=s["epochs"], seed=ctx.seed),
-    )
-    # The synthetic pairs are exact time reversals: a reversed RGB clip of one is a clip of the other. Not so for
-    # flow, whose vectors would also need negating, so flow trains without it.
-    reverse = {"rgb": [f"{a}:{b}" for a, b in PAIRS], "flow": []}
-    # Left-right mirror pairs: the demo trains on centre crops only, but `lrcn eval RUN --crops 10` then swaps
-    # the mirrored crops' scores back.
-    mirror = [f"{a}:{b}" for a, b in MIRRORED.items() if CLASSES.index(a) < CLASSES.index(b)]
     metrics: dict[str, dict[str, dict]] = {}
     for modality in STREAMS:
         for key, arch in ARCHS.items():
             run_dir = ctx.run_dir(f"activity-{modality}-{arch}")
-            if run_dir.exists():
-                shutil.rmtree(run_dir)  # the demo's own run folder: retrain from scratch
-            cfg = replace(base, data=replace(base.data, modality=modality),
-                          model=replace(base.model, arch=arch, hidden=512 if modality == "flow" else 256),
-                          train=replace(base.train, reverse_pairs=reverse[modality], mirror_pairs=mirror))
-            train(cfg, run_dir, progress=False)
-            metrics.setdefault(modality, {})[key] = evaluate(run_dir)
+            cfg = config(data, s, ctx.seed, modality, arch)
+            train_or_resume(train, cfg, run_dir, ctx.cache)
+            metrics.setdefault(modality, {})[key] = evaluate(run_dir, cache=ctx.cache)
     for fusion, weights in FUSIONS.items():
         for key, arch in ARCHS.items():
             both = evaluate(ctx.run_dir(f"activity-rgb-{arch}"), fuse_run=ctx.run_dir(f"activity-flow-{arch}"),
-                            weights=weights)
+                            weights=weights, cache=ctx.cache)
             metrics.setdefault(fusion, {})[key] = both["fusion"]
     curves = plot_curves(ctx, RUNS)
     results = {"activity": {col: {k: m["video_acc"] for k, m in row.items()} for col, row in metrics.items()}}

@@ -2,16 +2,18 @@
 retrieval (LRCN2f vs a feature-similarity baseline) on the synthetic scenes."""
 from __future__ import annotations
 
-import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lrcn.demo import DemoContext, Section
-from lrcn.models.captioner import VARIANTS
-from lrcn.tasks.caption import (CaptionConfig, CaptionDataConfig, CaptionModelConfig, CaptionTrainConfig, Decoding,
-                                train)
-from lrcn.tasks.caption_eval import evaluate_captions, evaluate_retrieval
+from lrcn.demo import DemoContext, Section, train_or_resume
+from lrcn.features.spec import FeatureConfig
+from lrcn.models.captioner import VARIANTS, CaptionModelConfig
+from lrcn.models.decoding import Decoding
+from lrcn.tasks.caption.config import CaptionConfig, CaptionDataConfig
+from lrcn.tasks.caption.evaluate import evaluate_captions
+from lrcn.tasks.caption.retrieval import evaluate_retrieval
+from lrcn.tasks.caption.train import train
 
 METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider")
 # research.md §2: CaffeNet LRCN, BLEU only. COCO: third-party-sourced; Flickr30k: recalled, unconfirmed.
@@ -31,7 +33,7 @@ class Sizes:
     retrieval_images: int  # test images (x 5 captions) ranked for retrieval
 
 
-FULL = Sizes(num_train=1500, num_val=150, num_test=1000, width=192, epochs=10, retrieval_images=300)
+FULL = Sizes(num_train=1500, num_val=150, num_test=1000, width=192, epochs=8, retrieval_images=300)
 QUICK = Sizes(num_train=60, num_val=10, num_test=20, width=32, epochs=1, retrieval_images=20)
 
 
@@ -48,14 +50,14 @@ def run(ctx: DemoContext) -> Section:
     for variant in VARIANTS:
         t0 = time.time()
         run_dir = ctx.run_dir(f"caption-{variant}")
-        shutil.rmtree(run_dir, ignore_errors=True)  # the demo's own folder: always a fresh run
-        runs[variant] = train(_config(ctx, data, variant, sizes), run_dir, progress=False)
+        train_or_resume(train, _config(ctx, data, variant, sizes), run_dir, ctx.cache)
+        runs[variant] = run_dir
         timings[f"train {variant}"] = time.time() - t0
     t0 = time.time()
-    scores = evaluate_captions(list(runs.values()), "test", Decoding(beam=1))
+    scores = evaluate_captions(list(runs.values()), "test", Decoding(beam=1), cache=ctx.cache)
     timings["caption + score (Java)"] = time.time() - t0
     t0 = time.time()
-    retrieval = evaluate_retrieval(runs["lrcn2f"], "test", limit=sizes.retrieval_images)
+    retrieval = evaluate_retrieval(runs["lrcn2f"], "test", limit=sizes.retrieval_images, cache=ctx.cache)
     timings["retrieval"] = time.time() - t0
     captioning = {v: {k: scores[str(r)][k] for k in METRICS} for v, r in runs.items()}
     captioning["nearest_neighbour"] = {k: scores["nearest_neighbour"][k] for k in METRICS}
@@ -67,12 +69,12 @@ def run(ctx: DemoContext) -> Section:
 
 def _config(ctx: DemoContext, data: Path, variant: str, sizes: Sizes) -> CaptionConfig:
     w = sizes.width
-    return CaptionConfig(
-        data=CaptionDataConfig(root=data, image_size=112, min_count=5),  # 128-pixel scenes, centre crop 112
+    cfg = CaptionConfig(
+        data=CaptionDataConfig(root=data, min_count=5),
+        features=FeatureConfig(image_size=112),  # 128-pixel scenes, centre crop 112
         model=CaptionModelConfig(variant=variant, embed_dim=w, hidden=w, image_dim=w, dropout=0.5),
-        train=CaptionTrainConfig(epochs=sizes.epochs, seed=ctx.seed),
-        cache=ctx.cache,
     )
+    return replace(cfg, train=replace(cfg.train, epochs=sizes.epochs, seed=ctx.seed))
 
 
 def _markdown(ctx: DemoContext, sizes: Sizes, captioning: dict, retrieval: dict, runs: dict, timings: dict) -> str:

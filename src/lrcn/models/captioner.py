@@ -17,9 +17,13 @@ all I x C (image, caption) pairs, and a language-only layer then runs once per c
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from lrcn.config import arg
+from lrcn.device import autocast
 
 # variant -> for each LSTM layer, bottom first: does it read the static input?
 VARIANTS: dict[str, tuple[bool, ...]] = {
@@ -30,6 +34,15 @@ VARIANTS: dict[str, tuple[bool, ...]] = {
 }
 
 State = tuple[torch.Tensor, ...]  # (h1, c1, h2, c2, ...), each (B, H)
+
+
+@dataclass
+class CaptionModelConfig:
+    variant: str = arg("lrcn2f", "LSTM layout (see lrcn.models.captioner).", choices=tuple(VARIANTS))
+    embed_dim: int = arg(512, "Word embedding width (the paper: 1000).", low=1)
+    hidden: int = arg(512, "LSTM width (the paper: 1000).", low=1)
+    image_dim: int = arg(512, "Width of the projected image feature fed at every step (the paper: fc8, 1000).", low=1)
+    dropout: float = arg(0.5, "Dropout on the image projection and the top LSTM's output.", low=0, high=1)
 
 
 class LSTMLayer(nn.Module):
@@ -134,6 +147,33 @@ class Captioner(nn.Module):
         return self.predict(self.drop(x)), tuple(new)
 
 
+class ImageCaptioner(nn.Module):
+    """What a caption run holds: CNN features (B, D) -> the static input (B, image_dim) -> the LRCN captioner; with
+    a fine-tuned CNN (``backbone``), images (B, 3, S, S) go through it first.
+
+    The image input is the standardised CNN feature, a linear map (the authors feed fc8, pre-softmax), then
+    LayerNorm: with ~10^4 inputs per unit, Adam's steps move the projection by a lot; unnormalised, the LSTMs
+    then learned nothing (a ReLU instead died out: every caption the same).
+    """
+
+    def __init__(self, feature_dim: int, vocab_size: int, cfg: CaptionModelConfig, backbone: nn.Module | None = None):
+        super().__init__()
+        self.backbone = backbone
+        self.image_fc = nn.Sequential(nn.BatchNorm1d(feature_dim), nn.Linear(feature_dim, cfg.image_dim),
+                                      nn.LayerNorm(cfg.image_dim), nn.Dropout(cfg.dropout))
+        self.captioner = Captioner(vocab_size, cfg.image_dim, cfg.variant, cfg.embed_dim, cfg.hidden, cfg.dropout)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Features (B, D), or images (B, 3, S, S) through the CNN -> the static input (B, image_dim)."""
+        if self.backbone is not None and x.dim() == 4:
+            x = self.backbone(x)
+        return self.image_fc(x.float())
+
+    def forward(self, x: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: images' features (B, D) and words (B, L) -> next-word logits (B, L, V)."""
+        return self.captioner(self.encode(x), words)
+
+
 def sentence_logprob(model: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
                      pad: int, floor: float | None = None) -> torch.Tensor:
     """Teacher-forced sum over t of log p(target_t | inputs_<=t, cond), padding ignored.
@@ -148,3 +188,32 @@ def sentence_logprob(model: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     if floor is not None:
         word = word.clamp_min(math.log(floor))
     return word.masked_fill(targets == pad, 0.0).sum(-1)
+
+
+@torch.inference_mode()
+def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, pad: int,
+                 pairs_per_block: int = 8192, precision: str = "bf16", progress=lambda blocks: blocks) -> torch.Tensor:
+    """log p(caption c | image i) for every pair: cond (I, D), inputs/targets (C, L) -> (I, C) float32 on the CPU.
+
+    Captions are sorted by length and cut into blocks, each block trimmed to its longest caption;
+    each (images x captions) block is one broadcast forward pass (language-only layers run once per
+    caption). Word probabilities are floored at 1e-12 as in the authors' ``retrieval_experiment.py``.
+    ``precision="bf16"`` runs the matrix products in bfloat16 (about 2x faster on CPU); ``progress`` wraps the
+    blocks' iterable (a progress bar).
+    """
+    num_images = cond.shape[0]
+    lengths = (targets != pad).sum(1)
+    order = lengths.argsort()
+    caps_per_block = max(1, min(len(order), 1024))
+    imgs_per_block = max(1, pairs_per_block // caps_per_block)
+    out = torch.empty(num_images, len(order))
+    blocks = [(c, i) for c in order.split(caps_per_block) for i in range(0, num_images, imgs_per_block)]
+    for caps, start in progress(blocks):
+        width = int(lengths[caps].max())
+        inp = inputs[caps, :width][None].to(cond.device)  # (1, c, L)
+        tgt = targets[caps, :width][None].to(cond.device)
+        img = cond[start : start + imgs_per_block, None]  # (i, 1, D)
+        with autocast(cond.device, precision):
+            block = sentence_logprob(captioner, img, inp, tgt, pad, floor=1e-12)  # (i, c)
+        out[start : start + imgs_per_block, caps] = block.float().cpu()
+    return out

