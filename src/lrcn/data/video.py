@@ -70,6 +70,8 @@ def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = No
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             cc = stream.codec_context
+            if cc is None:  # a stream whose codec FFmpeg does not know (a damaged header)
+                raise LrcnError(f"{label}: not a decodable video (no decoder for its video stream)")
             _check_frame(label, cc.width, cc.height, budget)
             if max_frames is None:
                 claimed = header_frames(container, stream)
