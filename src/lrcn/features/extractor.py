@@ -7,6 +7,7 @@ the spec's engine (:mod:`lrcn.features.engines`: PyTorch, OpenVINO or ONNX Runti
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,5 +95,11 @@ class Extractor:
         return frame_views(x, self.spec, self.flow_cache, name)
 
     def __call__(self, x: Input, name: str | None = None) -> torch.Tensor:
-        """Any input -> (T, V, D) float16 on the CPU."""
+        """Any input -> (T, V, D) float16 on the CPU. The first call builds the engine while it decodes ``x``."""
+        if self._engine is None:
+            with ThreadPoolExecutor(1, thread_name_prefix="lrcn-engine") as pool:
+                engine = pool.submit(lambda: self.engine)
+                views = self.views(x, name)
+                engine.result()
+            return self.embed(views)
         return self.embed(self.views(x, name))
