@@ -8,7 +8,10 @@ then the demo's RGB LRCN run (same config, same seed) trains and is evaluated on
 once (the default engine), so only the option differs; one more row trains the same run on PyTorch bf16's features
 (the engine before ``--engine``).
 
-Usage: python bench/bench_cache.py [--data runs/demo/data/actions] [--cache DIR] [--epochs 30] [--videos-per-class 64]
+The fp16 reference is also trained with ``--seeds`` training seeds: the spread of accuracy that the draws alone make.
+
+Usage: python bench/bench_cache.py [--data runs/demo/data/actions] [--cache DIR] [--epochs 30] [--seeds 3]
+       [--videos-per-class 64]
 (without --data, the demo's actions are written first: ~2 min).
 """
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--videos-per-class", type=int, default=64)
     ap.add_argument("--pca", type=int, default=256)
+    ap.add_argument("--seeds", type=int, default=3, help="training seeds of the fp16 reference (its spread)")
     args = ap.parse_args()
     from lrcn.demo.activity import config, settings
     from lrcn.tasks.activity.data import read_videos, training_frames
@@ -87,7 +91,7 @@ def main() -> None:
             fc.build(paths, workers=1, description="demo features")
         videos = read_videos(cfg.data)
         mean, comps = pca(training_frames(cache, videos.train).numpy(), args.pca)
-        rows = []
+        rows, spread = [], []
         for i, (name, (size, keep)) in enumerate(options(mean, comps).items()):
             root = tmp / f"option-{i}"
             (root / cache.dir.name).mkdir(parents=True)
@@ -100,9 +104,16 @@ def main() -> None:
             train(cfg, run, cache=root, progress=False)
             acc = evaluate(run, cache=root)["video_acc"]
             rows.append((name, size, acc))
+            spread += [acc] if i == 0 else []
             print(f"  {name}: {size / 1024:.2f} KiB/frame, video accuracy {acc:.1%}", flush=True)
             shutil.rmtree(root)
-            if i == 0:  # the same run on the features of the engine before --engine: PyTorch bf16
+            if i == 0:  # the reference again with other training seeds: how far a run moves by its draws alone
+                for seed in range(1, args.seeds):
+                    seed_cfg = replace(cfg, train=replace(cfg.train, seed=seed))
+                    train(seed_cfg, tmp / f"run-seed{seed}", cache=base, progress=False)
+                    spread.append(evaluate(tmp / f"run-seed{seed}", cache=base)["video_acc"])
+                    print(f"  {name}, training seed {seed}: video accuracy {spread[-1]:.1%}", flush=True)
+                # the same run on the features of the engine before --engine: PyTorch bf16
                 torch_cfg = replace(cfg, features=replace(cfg.features, engine="torch"))
                 train(torch_cfg, tmp / "run-torch", cache=base, progress=False)
                 acc = evaluate(tmp / "run-torch", cache=base)["video_acc"]
@@ -117,6 +128,9 @@ def main() -> None:
         for name, size, acc in rows:
             print(f"| {name} | {size:,.0f} | {ref_size / size:.1f} | {size * UCF101_FRAMES / 1e9:.1f} GB | {acc:.1%} | "
                   f"{100 * (acc - ref_acc):+.1f} pt |")
+        print(f"\nThe fp16 reference with training seeds 0-{len(spread) - 1} (the same features): "
+              + ", ".join(f"{a:.1%}" for a in spread)
+              + f"; a spread of {100 * (max(spread) - min(spread)):.1f} pt: differences within it are the draws'.")
 
 
 if __name__ == "__main__":
