@@ -1,4 +1,8 @@
 """CNN engines (PyTorch, OpenVINO, ONNX Runtime) and the compact store: the same features, keys that tell them apart."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -103,3 +107,23 @@ def test_an_openvino_engine_dropped_on_another_thread_leaves_the_main_threads_si
     child = subprocess.run([sys.executable, "-c", CRASH_CHECK, str(tmp_path)], capture_output=True, text=True,
                            timeout=120)
     assert child.returncode == 0 and child.stdout.strip() == "alive", (child.returncode, child.stderr[-300:])
+
+
+PINNED = """
+import os, sys, torch
+from lrcn.features.extractor import Extractor
+from lrcn.features.spec import FeatureSpec
+ex = Extractor(FeatureSpec(backbone="resnet18", pretrained=False, grid=1, image_size=32, engine="openvino"), "cpu",
+               model_cache=sys.argv[1])
+ex.embed(torch.zeros(8, 3, 32, 32, dtype=torch.uint8))
+everything = os.sched_getaffinity(0)
+print(sum(os.sched_getaffinity(int(tid)) != everything for tid in os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning shows only with two cores or more")
+def test_openvino_pins_no_thread_to_a_core_so_that_two_processes_share_the_machine(tmp_path):
+    # pinned, every process's threads start from the first core: two torchrun ranks shared one core at half speed
+    out = subprocess.run([sys.executable, "-c", PINNED, str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "0"
