@@ -78,13 +78,18 @@ def test_a_uint8_cache_serves_the_features_of_an_fp16_cache(tmp_path):
     assert caches["uint8"].entry(video).stat().st_size < 0.55 * caches["fp16"].entry(video).stat().st_size
 
 
-CRASH_CHECK = """
-import gc, os, signal, sys, threading, torch
-from pathlib import Path
+# a child process's start: an OpenVINO extractor ``ex`` on the tiny CNN, its converted model kept in argv[1]
+OPENVINO_CHILD = f"""
+import sys, torch
 from lrcn.features.extractor import Extractor
 from lrcn.features.spec import FeatureSpec
-box = [Extractor(FeatureSpec(backbone="resnet18", pretrained=False, grid=1, image_size=32, engine="openvino"), "cpu",
-                 model_cache=Path(sys.argv[1]))]
+ex = Extractor(FeatureSpec(**{TINY!r}, engine="openvino"), "cpu", model_cache=sys.argv[1])
+"""
+
+CRASH_CHECK = OPENVINO_CHILD + """
+import gc, os, signal, threading
+box = [ex]
+del ex
 box[0].embed(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))  # compiled on this (the main) thread
 dropper = threading.Thread(target=lambda: (box.clear(), gc.collect()))  # the last reference dropped elsewhere
 dropper.start()
@@ -101,20 +106,13 @@ def test_an_openvino_engine_dropped_on_another_thread_leaves_the_main_threads_si
     thread (a server's worker, a garbage collection there) left the main thread's signal stack unmapped: the next
     signal (a DataLoader's or java's SIGCHLD) killed the process with SIGSEGV, two demos of two (fails with -11 on the code before). One Core per process
     keeps the plugin, and that stack, for the process's life."""
-    import subprocess
-    import sys
-
     child = subprocess.run([sys.executable, "-c", CRASH_CHECK, str(tmp_path)], capture_output=True, text=True,
                            timeout=120)
     assert child.returncode == 0 and child.stdout.strip() == "alive", (child.returncode, child.stderr[-300:])
 
 
-PINNED = """
-import os, sys, torch
-from lrcn.features.extractor import Extractor
-from lrcn.features.spec import FeatureSpec
-ex = Extractor(FeatureSpec(backbone="resnet18", pretrained=False, grid=1, image_size=32, engine="openvino"), "cpu",
-               model_cache=sys.argv[1])
+PINNED = OPENVINO_CHILD + """
+import os
 ex.embed(torch.zeros(8, 3, 32, 32, dtype=torch.uint8))
 everything = os.sched_getaffinity(0)
 print(sum(os.sched_getaffinity(int(tid)) != everything for tid in os.listdir("/proc/self/task")))
