@@ -31,6 +31,7 @@ import torch
 from lrcn.features.store import bytes_per_vector, decode, encode
 
 UCF101_FRAMES = 2.5e6
+OPTIONS = ("fp16", "torch", "uint8", "pca", "pca-uint8", "every2")  # the keys of options(), and PyTorch's features
 
 
 def pca(sample: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +72,11 @@ def main() -> None:
     ap.add_argument("--videos-per-class", type=int, default=64)
     ap.add_argument("--pca", type=int, default=256)
     ap.add_argument("--seeds", type=int, default=3, help="training seeds of every option (the spread of its draws)")
-    ap.add_argument("--only", default="", help="comma-separated options: fp16, torch, uint8, pca, pca-uint8, every2")
+    ap.add_argument("--only", default=",".join(OPTIONS), help=f"comma-separated options: {', '.join(OPTIONS)}")
     args = ap.parse_args()
+    chosen = set(filter(None, args.only.split(",")))
+    if not chosen or chosen - set(OPTIONS):
+        ap.error(f"--only {args.only!r}: choose one or more of {', '.join(OPTIONS)}")
     from lrcn.demo.activity import config, settings
     from lrcn.tasks.activity.data import read_videos, training_frames
     from lrcn.tasks.activity.evaluate import evaluate
@@ -98,7 +102,6 @@ def main() -> None:
             fc.build(paths, workers=1, description="demo features")
         videos = read_videos(cfg.data)
         mean, comps = pca(training_frames(cache, videos.train).numpy(), args.pca)
-        chosen = set(filter(None, args.only.split(","))) or {"fp16", "torch", "uint8", "pca", "pca-uint8", "every2"}
         rows = []  # (name, bytes per frame, [accuracy per seed])
 
         def runs(name: str, size: float, cfg, root: Path) -> None:
