@@ -48,7 +48,8 @@ def eval_retrieval(
     run: Path = typer.Argument(..., help="A caption run folder."),
     split: str = typer.Option("test"),
     limit: Optional[int] = typer.Option(None, help="Only the first N images of the split (and their captions)."),
-    precision: str = typer.Option("bf16", help="bf16 (fast) or fp32 matrix products when scoring pairs."),
+    precision: Optional[str] = typer.Option(
+        None, help="int8, bf16 or fp32 matrix products when scoring pairs (default: int8 on a CPU, bf16 on a GPU)."),
     cache: Optional[Path] = CACHE,
     device: str = DEVICE,
 ) -> None:

@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from lrcn.config import arg
-from lrcn.device import autocast
 
 # variant -> for each LSTM layer, bottom first: does it read the static input?
 VARIANTS: dict[str, tuple[bool, ...]] = {
@@ -71,9 +70,10 @@ class LSTMLayer(nn.Module):
         c = i.sigmoid() * g.tanh() if c is None else torch.addcmul(f.sigmoid() * c, i.sigmoid(), g.tanh())
         return o.sigmoid() * c.tanh(), c
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """x (..., L, In), cond (..., D) -> outputs (..., L, H), from a zero state."""
-        batch = torch.broadcast_shapes(x.shape[:-2], cond.shape[:-1])
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """x (..., L, In), cond (..., D) (None for a layer with no static input) -> outputs (..., L, H), from a
+        zero state."""
+        batch = x.shape[:-2] if cond is None else torch.broadcast_shapes(x.shape[:-2], cond.shape[:-1])
         if self.static is None or (x.shape[:-2] == batch and cond.shape[:-1] == batch):
             return self._fused(x, cond, batch)
         x_gates = self.input(x)  # (..., L, 4H): projected once for all steps
@@ -179,7 +179,8 @@ def sentence_logprob(model: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     """Teacher-forced sum over t of log p(target_t | inputs_<=t, cond), padding ignored.
 
     cond (..., D), inputs and targets (..., L) -> (...). Broadcasts: cond (I, 1, D) with inputs (1, C, L)
-    gives the (I, C) log-likelihood of every caption under every image (retrieval). ``floor`` bounds
+    gives the (I, C) log-likelihood of every caption under every image, through the model's own forward (the
+    reference for :func:`lrcn.models.pair_score.pair_logprob`, which scores large grids). ``floor`` bounds
     each word's probability from below (the authors' retrieval code uses 1e-12).
     """
     logp = model(cond, inputs).float().log_softmax(-1)  # (..., L, V)
@@ -188,32 +189,3 @@ def sentence_logprob(model: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     if floor is not None:
         word = word.clamp_min(math.log(floor))
     return word.masked_fill(targets == pad, 0.0).sum(-1)
-
-
-@torch.inference_mode()
-def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, pad: int,
-                 pairs_per_block: int = 8192, precision: str = "bf16", progress=lambda blocks: blocks) -> torch.Tensor:
-    """log p(caption c | image i) for every pair: cond (I, D), inputs/targets (C, L) -> (I, C) float32 on the CPU.
-
-    Captions are sorted by length and cut into blocks, each block trimmed to its longest caption;
-    each (images x captions) block is one broadcast forward pass (language-only layers run once per
-    caption). Word probabilities are floored at 1e-12 as in the authors' ``retrieval_experiment.py``.
-    ``precision="bf16"`` runs the matrix products in bfloat16 (about 2x faster on CPU); ``progress`` wraps the
-    blocks' iterable (a progress bar).
-    """
-    num_images = cond.shape[0]
-    lengths = (targets != pad).sum(1)
-    order = lengths.argsort()
-    caps_per_block = max(1, min(len(order), 1024))
-    imgs_per_block = max(1, pairs_per_block // caps_per_block)
-    out = torch.empty(num_images, len(order))
-    blocks = [(c, i) for c in order.split(caps_per_block) for i in range(0, num_images, imgs_per_block)]
-    for caps, start in progress(blocks):
-        width = int(lengths[caps].max())
-        inp = inputs[caps, :width][None].to(cond.device)  # (1, c, L)
-        tgt = targets[caps, :width][None].to(cond.device)
-        img = cond[start : start + imgs_per_block, None]  # (i, 1, D)
-        with autocast(cond.device, precision):
-            block = sentence_logprob(captioner, img, inp, tgt, pad, floor=1e-12)  # (i, c)
-        out[start : start + imgs_per_block, caps] = block.float().cpu()
-    return out

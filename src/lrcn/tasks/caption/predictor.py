@@ -12,7 +12,7 @@ from lrcn.features.extractor import Extractor
 from lrcn.errors import LrcnError
 from lrcn.features.inputs import Input, name_of
 from lrcn.metrics.retrieval import normalise_logp
-from lrcn.models.captioner import pair_logprob
+from lrcn.models.pair_score import pair_logprob
 from lrcn.models.decoding import Decoding, configure_decoding, decode
 from lrcn.predict import BasePredictor, load_weights
 from lrcn.tasks.caption.config import CaptionConfig

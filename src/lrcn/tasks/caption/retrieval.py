@@ -2,7 +2,7 @@
 beside a feature-similarity baseline with no captioner.
 
 Every (image, caption) pair of a split is scored by log p(caption | image): one broadcast forward pass per block
-of images x captions (:func:`lrcn.models.captioner.pair_logprob`), never a Python loop over pairs; then normalised
+of images x captions (:func:`lrcn.models.pair_score.pair_logprob`), never a Python loop over pairs; then normalised
 per caption by its average likelihood over all images, as the authors' ``retrieval_experiment.py``.
 """
 from __future__ import annotations
@@ -14,9 +14,8 @@ import torch
 
 from lrcn.data.text import Vocabulary, encode_batch, tokenize
 from lrcn.device import resolve
-from lrcn.errors import LrcnError
 from lrcn.metrics.retrieval import normalise_logp, retrieval_metrics
-from lrcn.models.captioner import pair_logprob
+from lrcn.models.pair_score import checked_precision, pair_logprob
 from lrcn.progress import track
 from lrcn.tasks.caption.evaluate import load_captioner, split_features, unit, update_metrics
 
@@ -46,15 +45,15 @@ def feature_similarity_scores(test_feats: torch.Tensor, caption_bows: torch.Tens
     return unit(test_feats) @ unit(torch.cat(proxies)).T
 
 
-def evaluate_retrieval(run: Path, split: str = "test", limit: int | None = None, precision: str = "bf16",
+def evaluate_retrieval(run: Path, split: str = "test", limit: int | None = None, precision: str | None = None,
                        cache: Path | None = None, device: str = "auto") -> dict:
     """Rank the split's captions for each image and images for each caption; update RUN/metrics.json.
 
     Returns {"annotation": {r1, r5, r10, medr}, "search": {...}, "baseline": {"annotation", "search"}, ...}.
     """
-    if precision not in ("bf16", "fp32"):
-        raise LrcnError(f"--precision {precision}: choose bf16 or fp32")
-    model = load_captioner(run, resolve(device))
+    device = resolve(device)
+    precision = checked_precision(precision, device)
+    model = load_captioner(run, device)
     vocab = model.vocab
     test, test_feats, train, train_feats = split_features(model, split, cache)
     test, test_feats = test[:limit], test_feats[:limit]

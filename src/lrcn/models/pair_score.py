@@ -1,0 +1,209 @@
+"""log p(caption | image) for every (image, caption) pair: the retrieval score (the paper's Table 4).
+
+The layers below the first that reads the image are language-only: they run once per caption. The first layer
+that reads the image, and every layer above it, run once per pair, stepped over blocks of about a thousand pairs
+(``images_per_block`` x ``captions_per_block``; blocks of 2-8 thousand were slower here: their gates leave the
+cache); each step's words are scored as the step ends, so no (images, captions, L, vocabulary) tensor is made.
+
+``precision`` is that of the matrix products; gates, cell states and the softmax are float32 throughout:
+
+- ``fp32``: the reference.
+- ``bf16``: products in bfloat16.
+- ``int8``: products in int8 with int32 sums (twice bf16's rate on a CPU with VNNI). No calibration is needed:
+  h = o * tanh(c) lies in (-1, 1) and is stored as round(127 h); each weight row has its own scale.
+
+On large grids the whole step goes through ``torch.compile``: its elementwise part (the gates' sigmoids, the cell
+update, the word's log-softmax) becomes a fused kernel instead of a dozen passes over the gates (int8: 1.6x the
+eager rate, ``bench/bench_retrieval.py``).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Callable, NamedTuple
+
+import torch
+
+from lrcn.device import autocast
+from lrcn.errors import LrcnError
+from lrcn.models.captioner import Captioner
+
+PRECISIONS = ("int8", "bf16", "fp32")
+_STORE = {"int8": torch.int8, "bf16": torch.bfloat16, "fp32": torch.float32}  # h's dtype, as the products take it
+COMPILE_FROM = 1_000_000  # pairs: below it torch.compile's start (~20 s with an empty cache) costs more than it saves
+FLOOR = math.log(1e-12)  # each word's probability is floored as in the authors' retrieval_experiment.py
+
+
+class PairLayer(NamedTuple):
+    """A layer's weights as a step takes them; an LSTM's g-gate rows are doubled (tanh x = 2 sigmoid(2x) - 1, so one
+    sigmoid serves all four gates)."""
+    weight: torch.Tensor  # (In, Out) in the products' dtype: an LSTM's [input; recurrent] (the first pair layer's
+    # recurrent only: its input is a caption's, taken once per caption)
+    scale: torch.Tensor | None  # (Out,) the int8 weight's scale, times h's 1/127; None for float weights
+    bias: torch.Tensor  # (Out,) float32
+
+
+class PairModel(NamedTuple):
+    """A captioner split for scoring pairs: ``first`` language-only layers, then the layers run per pair."""
+    first: int
+    words: torch.Tensor  # (In, 4H) float32: the first pair layer's input weight, for the per-caption part
+    static: list[torch.Tensor]  # per pair layer (D, 4H) float32, its image weight (zeros if it does not read it)
+    layers: list[PairLayer]
+    predict: PairLayer
+
+
+def _doubled(w: torch.Tensor) -> torch.Tensor:
+    """Rows (4H, ...) in torch's i, f, g, o order, with g's doubled."""
+    hidden = w.shape[0] // 4
+    return torch.cat([w[: 2 * hidden], 2 * w[2 * hidden : 3 * hidden], w[3 * hidden :]])
+
+
+def _quantised(w: torch.Tensor, precision: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """w (Out, In) float -> the transposed (In, Out) weight for the products, and its per-row scale for int8."""
+    if precision != "int8":
+        return w.t().to(dtype=_STORE[precision]).contiguous(), None
+    scale = w.abs().amax(1).clamp_min(1e-12) / 127  # (Out,)
+    return torch.round(w / scale[:, None]).to(torch.int8).t().contiguous(), scale.float() / 127
+
+
+def _store(h: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return torch.round(127 * h).to(torch.int8) if dtype == torch.int8 else h.to(dtype)
+
+
+def lstm_cell(acc: torch.Tensor, scale: torch.Tensor | None, rows: torch.Tensor, cols: torch.Tensor,
+              c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of a pair layer for images x captions pairs: acc (I, C, 4H) = [x, h] @ weight, rows (C or 1, 4H)
+    the gates' per-caption part, cols (I or 1, 4H) their per-image part, c (I, C, H) float32 -> (h (I, C, H) in
+    the dtype the products take, c)."""
+    gates = acc.float() if scale is None else acc.float() * scale
+    i, f, g, o = (gates + rows[None] + cols[:, None]).sigmoid().chunk(4, dim=-1)
+    c = f * c + i * (2 * g - 1)
+    h = o * (2 * torch.sigmoid(2 * c) - 1)  # o * tanh(c)
+    return _store(h, torch.int8 if acc.dtype == torch.int32 else acc.dtype), c
+
+
+def word_logprob(acc: torch.Tensor, scale: torch.Tensor | None, bias: torch.Tensor, target: torch.Tensor,
+                 keep: torch.Tensor) -> torch.Tensor:
+    """acc (I, C, V) = h @ W_out, target and keep (C,) -> floored log p(target) (I, C), 0 where keep is 0."""
+    logits = (acc.float() if scale is None else acc.float() * scale) + bias
+    word = logits.log_softmax(-1).gather(-1, target.expand(acc.shape[:-1])[..., None]).squeeze(-1)
+    return word.clamp_min(FLOOR) * keep
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """x (I, C, In) @ weight (In, Out) -> (I, C, Out); int8 x int8 -> int32."""
+    flat = x.reshape(-1, x.shape[-1])
+    out = torch._int_mm(flat, weight) if weight.dtype == torch.int8 else flat @ weight
+    return out.view(*x.shape[:-1], -1)
+
+
+def pair_step(h: list[torch.Tensor], c: list[torch.Tensor], total: torch.Tensor, layers: list[PairLayer],
+              rows: torch.Tensor, cols: list[torch.Tensor], predict: PairLayer, target: torch.Tensor,
+              keep: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
+    """One time step of every pair layer, then the word's score: h, c per layer (I, C, H), total (I, C) the
+    captions' log-likelihoods so far, rows (C, 4H) the first pair layer's word gates at this step, cols per layer
+    (I, 4H), target and keep (C,) -> (h, c, total + log p(target))."""
+    h, c = list(h), list(c)
+    for k, layer in enumerate(layers):
+        x = h[k] if k == 0 else torch.cat([h[k - 1], h[k]], -1)  # (I, C, [In +] H)
+        h[k], c[k] = lstm_cell(_linear(x, layer.weight), layer.scale, rows if k == 0 else layer.bias[None],
+                               cols[k], c[k])
+    return h, c, total + word_logprob(_linear(h[-1], predict.weight), predict.scale, predict.bias, target, keep)
+
+
+def _compiled(fn: Callable) -> Callable:
+    """``fn`` through torch.compile; where that cannot build (no C++ compiler, say), ``fn`` itself, said once."""
+    compiled = torch.compile(fn, dynamic=True)
+
+    def call(*args):
+        nonlocal compiled
+        try:
+            return compiled(*args)
+        except Exception as err:  # noqa: BLE001 - any backend failure: the eager function gives the same result
+            if compiled is fn:
+                raise
+            warnings.warn(f"torch.compile could not build {fn.__name__} ({type(err).__name__}); scoring eagerly")
+            compiled = fn
+            return fn(*args)
+
+    return call
+
+
+_STEPS: dict[bool, Callable] = {False: pair_step}
+
+
+def _step(compile: bool) -> Callable:
+    if compile not in _STEPS:
+        _STEPS[compile] = _compiled(pair_step)
+    return _STEPS[compile]
+
+
+def pair_model(captioner: Captioner, precision: str, device: torch.device) -> PairModel:
+    first = next(k for k, layer in enumerate(captioner.layers) if layer.static is not None)
+    static, layers = [], []
+    for k, layer in enumerate(captioner.layers[first:]):
+        recurrent = _doubled(layer.recurrent.weight)
+        weight, scale = _quantised(recurrent if k == 0 else torch.cat([_doubled(layer.input.weight), recurrent], 1),
+                                   precision)
+        layers.append(PairLayer(weight, scale, _doubled(layer.input.bias).float()))
+        static.append(_doubled(layer.static.weight).t() if layer.static is not None else
+                      recurrent.new_zeros(captioner.layers[first].static.in_features, 4 * layer.hidden).float())
+    predict = PairLayer(*_quantised(captioner.predict.weight, precision), captioner.predict.bias.float())
+    words = _doubled(captioner.layers[first].input.weight).t()
+    to = lambda t: None if t is None else t.to(device)  # noqa: E731
+    return PairModel(first, to(words.float()), [to(w.float()) for w in static],
+                     [PairLayer(*map(to, layer)) for layer in layers], PairLayer(*map(to, predict)))
+
+
+def checked_precision(precision: str | None, device: torch.device) -> str:
+    """``precision``, or None for the default: int8 on a CPU (its int8 products run at twice bf16's rate), bf16 on
+    other devices; LrcnError for an unknown one or int8 off the CPU."""
+    precision = precision or ("int8" if device.type == "cpu" else "bf16")
+    if precision not in PRECISIONS:
+        raise LrcnError(f"--precision {precision}: choose from {', '.join(PRECISIONS)}")
+    if precision == "int8" and device.type != "cpu":
+        raise LrcnError(f"--precision int8 scores pairs on a CPU; on {device.type} use bf16")
+    return precision
+
+
+@torch.inference_mode()
+def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, pad: int,
+                 precision: str | None = None, captions_per_block: int = 128, images_per_block: int = 8,
+                 compile: bool | None = None, progress=lambda blocks: blocks) -> torch.Tensor:
+    """Teacher-forced sum over t of floored log p(target_t | inputs_<=t, image) for every pair.
+
+    cond (I, D) the captioner's static input, inputs/targets (C, L) -> (I, C) float32 on the CPU. Captions are
+    sorted by length and each block trimmed to its longest. ``precision``: see :func:`checked_precision`.
+    ``compile``: None compiles the step on grids of ``COMPILE_FROM`` pairs or more. ``progress`` wraps the blocks'
+    iterable (a progress bar).
+    """
+    device = cond.device
+    precision = checked_precision(precision, device)
+    step = _step(len(cond) * len(targets) >= COMPILE_FROM if compile is None else compile)
+    model = pair_model(captioner, precision, device)
+    hidden = captioner.predict.in_features
+    cols = [cond.float() @ w for w in model.static]  # per pair layer (I, 4H): the gates' per-image part
+    lengths = (targets != pad).sum(1)
+    caption_blocks = lengths.argsort().split(captions_per_block)
+    blocks = [(b, start) for b in range(len(caption_blocks)) for start in range(0, len(cond), images_per_block)]
+    out = torch.empty(len(cond), len(targets))
+    for b, start in progress(blocks):
+        caps = caption_blocks[b]
+        width = int(lengths[caps].max())
+        tgt = targets[caps, :width].to(device)  # (c, L)
+        keep = (tgt != pad).float()
+        if start == 0:  # a new caption block: its language-only layers, and its part of the gates, once
+            with autocast(device, "fp32" if precision == "fp32" else "bf16"):
+                x = captioner.embed(inputs[caps, :width].to(device))  # (c, L, E)
+                for layer in captioner.layers[: model.first]:
+                    x = layer(x)  # (c, L, H)
+            rows = x.float() @ model.words + model.layers[0].bias  # (c, L, 4H)
+        images = min(images_per_block, len(cond) - start)
+        h = [torch.zeros(images, len(caps), hidden, dtype=_STORE[precision], device=device) for _ in model.layers]
+        c = [torch.zeros(images, len(caps), hidden, device=device) for _ in model.layers]
+        block_cols = [col[start : start + images] for col in cols]
+        total = torch.zeros(images, len(caps), device=device)
+        for t in range(width):
+            h, c, total = step(h, c, total, model.layers, rows[:, t], block_cols, model.predict, tgt[:, t], keep[:, t])
+        out[start : start + images, caps] = total.cpu()
+    return out
