@@ -1,46 +1,97 @@
 """Retrieval scoring speed: log p(caption | image) for 1000 images x 5000 captions (a Flickr30k test split).
 
-Random LRCN2f weights (the cost does not depend on them), caption lengths drawn like the synthetic
-scenes' (mean ~11 words). Prints pairs/s and the time of the whole 1000 x 5000 grid, measured on a
-slice of it after a warm-up. Usage: python bench/bench_retrieval.py [--width 256] [--variant lrcn2f]
-[--precision bf16|fp32] [--images 40]
+Random LRCN2f weights (the cost does not depend on them), caption lengths drawn like the synthetic scenes' (mean
+~11 words). Every path scores the same slice of ``--images`` images x 5000 captions, beside the baseline measured
+in the same run: the captioner's own forward pass over (images x captions) blocks in bf16 autocast (what
+``pair_logprob`` did before it stepped pairs itself). Each path's scores are compared with the fp32 path's: the
+largest |difference| of a log-likelihood, and how many images keep fp32's best caption. Then the default path scores
+the whole 1000 x 5000 grid, timed end to end (``--no-full`` skips it).
+
+Usage: python bench/bench_retrieval.py [--width 256] [--variant lrcn2f] [--images 40] [--no-full]
 """
 import argparse
 import time
 
 import torch
 
-from lrcn.models.captioner import Captioner
-from lrcn.models.captioner import pair_logprob
+from lrcn.device import autocast
+from lrcn.models.captioner import Captioner, sentence_logprob
+from lrcn.models.pair_score import pair_logprob
+
+IMAGES, CAPTIONS = 1000, 5000
+
+
+def captions(vocab: int, pad: int = 0, bos: int = 1, eos: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, targets) (C, L): 6-16 random words then eos, padded."""
+    lengths = torch.randint(6, 17, (CAPTIONS,))
+    width = int(lengths.max()) + 1
+    keep = torch.arange(width)[None, :] < lengths[:, None]
+    targets = torch.where(keep, torch.randint(4, vocab, (CAPTIONS, width)), pad)
+    targets[torch.arange(CAPTIONS), lengths] = eos
+    inputs = torch.cat([torch.full((CAPTIONS, 1), bos), targets[:, :-1]], 1).masked_fill(targets == pad, pad)
+    return inputs, targets
+
+
+@torch.inference_mode()
+def forward_per_block(model, cond, inputs, targets, pad, pairs_per_block=8192, captions_per_block=1024):
+    """The baseline: the captioner's forward on (i, 1, D) x (1, c, L) blocks, captions sorted by length."""
+    lengths = (targets != pad).sum(1)
+    out = torch.empty(len(cond), len(targets))
+    images_per_block = max(1, pairs_per_block // captions_per_block)
+    for caps in lengths.argsort().split(captions_per_block):
+        width = int(lengths[caps].max())
+        for start in range(0, len(cond), images_per_block):
+            with autocast(cond.device, "bf16"):
+                block = sentence_logprob(model, cond[start : start + images_per_block, None],
+                                         inputs[caps, :width][None], targets[caps, :width][None], pad, floor=1e-12)
+            out[start : start + images_per_block, caps] = block.float()
+    return out
+
+
+def timed(fn) -> tuple[torch.Tensor, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--variant", default="lrcn2f")
-    parser.add_argument("--precision", default="bf16", choices=["bf16", "fp32"])
-    parser.add_argument("--images", type=int, default=40, help="images of the 1000 actually scored (x 5000 captions)")
+    parser.add_argument("--images", type=int, default=40, help="the slice every path scores (x 5000 captions)")
     parser.add_argument("--vocab", type=int, default=100)
+    parser.add_argument("--full", action=argparse.BooleanOptionalAction, default=True,
+                        help="also score the whole 1000 x 5000 grid with the default path")
     args = parser.parse_args()
     torch.manual_seed(0)
     model = Captioner(args.vocab, args.width, args.variant, embed_dim=args.width, hidden=args.width).eval()
-    num_captions, pad, bos, eos = 5000, 0, 1, 2
-    lengths = torch.randint(6, 17, (num_captions,))  # words; + eos
-    width = int(lengths.max()) + 1
-    words = torch.randint(4, args.vocab, (num_captions, width))
-    keep = torch.arange(width)[None, :] < lengths[:, None]
-    targets = torch.where(keep, words, pad)
-    targets[torch.arange(num_captions), lengths] = eos
-    inputs = torch.cat([torch.full((num_captions, 1), bos), targets[:, :-1]], 1).masked_fill(targets == pad, pad)
-    cond = torch.randn(args.images, args.width)
-    pair_logprob(model, cond[:2], inputs[:500], targets[:500], pad, precision=args.precision)  # warm-up
-    t0 = time.perf_counter()
-    pair_logprob(model, cond, inputs, targets, pad, precision=args.precision)
-    seconds = time.perf_counter() - t0
-    rate = args.images * num_captions / seconds
-    print(f"retrieval scoring, {args.variant} width {args.width}, {args.precision}, {torch.get_num_threads()} threads: "
-          f"{rate:,.0f} pairs/s -> 1000 images x 5000 captions in {5e6 / rate:.0f} s "
-          f"(measured on {args.images} x 5000 in {seconds:.1f} s)")
+    inputs, targets = captions(args.vocab)
+    cond = torch.randn(IMAGES, args.width)
+    part = cond[: args.images]
+    print(f"retrieval scoring, {args.variant} width {args.width}, vocabulary {args.vocab}, {torch.get_num_threads()} "
+          f"threads; every path on {args.images} images x {CAPTIONS} captions")
+    paths = {"baseline: forward per block, bf16": lambda x: forward_per_block(model, x, inputs, targets, 0)}
+    for precision in ("int8", "bf16", "fp32"):
+        for compile in (True, False):
+            paths[f"{precision}, {'compiled' if compile else 'eager'}"] = (
+                lambda x, p=precision, c=compile: pair_logprob(model, x, inputs, targets, 0, precision=p, compile=c))
+    results = {}
+    for name, fn in paths.items():
+        _, warm = timed(lambda: fn(cond[:9]))  # compiles; 9 images: a full block and a remainder
+        results[name] = (*timed(lambda: fn(part)), warm)
+    reference = results["fp32, eager"][0]
+    base = results["baseline: forward per block, bf16"][1]
+    print(f"{'path':36} {'pairs/s':>9} {'x baseline':>10} {'1000x5000':>10} {'first call':>10} "
+          f"{'max |d log p|':>13} {'best caption = fp32':>19}")
+    for name, (scores, seconds, warm) in results.items():
+        rate = args.images * CAPTIONS / seconds
+        same = (scores.argmax(1) == reference.argmax(1)).float().mean()
+        print(f"{name:36} {rate:9,.0f} {base / seconds:9.2f}x {IMAGES * CAPTIONS / rate:9.0f}s {warm:9.1f}s "
+              f"{(scores - reference).abs().max():13.4f} {same:18.1%}")
+    if args.full:
+        _, seconds = timed(lambda: pair_logprob(model, cond, inputs, targets, 0))
+        print(f"whole grid, default path (int8 on a CPU; compiled from {IMAGES * CAPTIONS:,} pairs): {IMAGES} images x "
+              f"{CAPTIONS} captions in {seconds:.0f} s ({IMAGES * CAPTIONS / seconds:,.0f} pairs/s)")
 
 
 if __name__ == "__main__":
