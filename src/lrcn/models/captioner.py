@@ -73,9 +73,13 @@ class LSTMLayer(nn.Module):
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """x (..., L, In), cond (..., D) (None for a layer with no static input) -> outputs (..., L, H), from a
         zero state."""
-        batch = x.shape[:-2] if cond is None else torch.broadcast_shapes(x.shape[:-2], cond.shape[:-1])
-        if self.static is None or (x.shape[:-2] == batch and cond.shape[:-1] == batch):
-            return self._fused(x, cond, batch)
+        if self.static is None:
+            return self._fused(x, None)
+        if cond is None:
+            raise ValueError("this LSTM layer reads a static input: give cond")
+        batch = torch.broadcast_shapes(x.shape[:-2], cond.shape[:-1])
+        if x.shape[:-2] == batch and cond.shape[:-1] == batch:
+            return self._fused(x, cond)
         x_gates = self.input(x)  # (..., L, 4H): projected once for all steps
         c_gates = self.static_gates(cond)  # (..., 4H): once for the sequence
         h = c = None
@@ -85,7 +89,7 @@ class LSTMLayer(nn.Module):
             out.append(h)
         return torch.stack(out, dim=-2)
 
-    def _fused(self, x: torch.Tensor, cond: torch.Tensor, batch: torch.Size) -> torch.Tensor:
+    def _fused(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """The same layer through torch's fused LSTM (oneDNN on CPU, ~3x faster), when no input is broadcast
         across another: the static input joins the sequence input at every step."""
         weight = self.input.weight

@@ -5,16 +5,19 @@ that reads the image, and every layer above it, run once per pair, stepped over 
 (``images_per_block`` x ``captions_per_block``; blocks of 2-8 thousand were slower here: their gates leave the
 cache); each step's words are scored as the step ends, so no (images, captions, L, vocabulary) tensor is made.
 
-``precision`` is that of the matrix products; gates, cell states and the softmax are float32 throughout:
+``precision`` is that of the per-pair matrix products; the gates, cell states and softmax are float32, and the
+language-only layers run in bf16 autocast (fp32 for ``fp32``):
 
 - ``fp32``: the reference.
 - ``bf16``: products in bfloat16.
-- ``int8``: products in int8 with int32 sums (twice bf16's rate on a CPU with VNNI). No calibration is needed:
-  h = o * tanh(c) lies in (-1, 1) and is stored as round(127 h); each weight row has its own scale.
+- ``int8``: products in int8 with int32 sums (the products alone at twice bf16's rate on a CPU with VNNI). No
+  calibration is needed: h = o * tanh(c) lies in (-1, 1) and is stored as round(127 h); each weight row has its
+  own scale.
 
 On large grids the whole step goes through ``torch.compile``: its elementwise part (the gates' sigmoids, the cell
-update, the word's log-softmax) becomes a fused kernel instead of a dozen passes over the gates (int8: 1.6x the
-eager rate, ``bench/bench_retrieval.py``).
+update, the word's log-softmax) becomes a fused kernel instead of a dozen passes over the gates (int8: 1.9x the
+eager rate, ``bench/bench_retrieval.py``). The block sizes and ``COMPILE_FROM`` were tuned on a 2-core CPU; on a GPU
+they are unmeasured (larger blocks are likely faster there).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from lrcn.device import autocast
 from lrcn.errors import LrcnError
 from lrcn.models.captioner import Captioner
 
-PRECISIONS = ("int8", "bf16", "fp32")
+SCORE_PRECISIONS = ("int8", "bf16", "fp32")
 _STORE = {"int8": torch.int8, "bf16": torch.bfloat16, "fp32": torch.float32}  # h's dtype, as the products take it
 COMPILE_FROM = 1_000_000  # pairs: below it torch.compile's start (~20 s with an empty cache) costs more than it saves
 FLOOR = math.log(1e-12)  # each word's probability is floored as in the authors' retrieval_experiment.py
@@ -112,7 +115,7 @@ def pair_step(h: list[torch.Tensor], c: list[torch.Tensor], total: torch.Tensor,
 
 
 def _compiled(fn: Callable) -> Callable:
-    """``fn`` through torch.compile; where that cannot build (no C++ compiler, say), ``fn`` itself, said once."""
+    """``fn`` through torch.compile; where that fails (no C++ compiler, say), ``fn`` itself, said once."""
     compiled = torch.compile(fn, dynamic=True)
 
     def call(*args):
@@ -122,7 +125,7 @@ def _compiled(fn: Callable) -> Callable:
         except Exception as err:  # noqa: BLE001 - any backend failure: the eager function gives the same result
             if compiled is fn:
                 raise
-            warnings.warn(f"torch.compile could not build {fn.__name__} ({type(err).__name__}); scoring eagerly")
+            warnings.warn(f"torch.compile failed on {fn.__name__} ({type(err).__name__}); scoring eagerly")
             compiled = fn
             return fn(*args)
 
@@ -138,7 +141,7 @@ def _step(compile: bool) -> Callable:
     return _STEPS[compile]
 
 
-def pair_model(captioner: Captioner, precision: str, device: torch.device) -> PairModel:
+def pair_model(captioner: Captioner, precision: str) -> PairModel:
     first = next(k for k, layer in enumerate(captioner.layers) if layer.static is not None)
     static, layers = [], []
     for k, layer in enumerate(captioner.layers[first:]):
@@ -146,21 +149,18 @@ def pair_model(captioner: Captioner, precision: str, device: torch.device) -> Pa
         weight, scale = _quantised(recurrent if k == 0 else torch.cat([_doubled(layer.input.weight), recurrent], 1),
                                    precision)
         layers.append(PairLayer(weight, scale, _doubled(layer.input.bias).float()))
-        static.append(_doubled(layer.static.weight).t() if layer.static is not None else
-                      recurrent.new_zeros(captioner.layers[first].static.in_features, 4 * layer.hidden).float())
+        static.append(_doubled(layer.static.weight).t().float() if layer.static is not None else
+                      recurrent.new_zeros(captioner.layers[first].static.in_features, 4 * layer.hidden))
     predict = PairLayer(*_quantised(captioner.predict.weight, precision), captioner.predict.bias.float())
-    words = _doubled(captioner.layers[first].input.weight).t()
-    to = lambda t: None if t is None else t.to(device)  # noqa: E731
-    return PairModel(first, to(words.float()), [to(w.float()) for w in static],
-                     [PairLayer(*map(to, layer)) for layer in layers], PairLayer(*map(to, predict)))
+    return PairModel(first, _doubled(captioner.layers[first].input.weight).t().float(), static, layers, predict)
 
 
 def checked_precision(precision: str | None, device: torch.device) -> str:
     """``precision``, or None for the default: int8 on a CPU (its int8 products run at twice bf16's rate), bf16 on
     other devices; LrcnError for an unknown one or int8 off the CPU."""
     precision = precision or ("int8" if device.type == "cpu" else "bf16")
-    if precision not in PRECISIONS:
-        raise LrcnError(f"--precision {precision}: choose from {', '.join(PRECISIONS)}")
+    if precision not in SCORE_PRECISIONS:
+        raise LrcnError(f"--precision {precision}: choose from {', '.join(SCORE_PRECISIONS)}")
     if precision == "int8" and device.type != "cpu":
         raise LrcnError(f"--precision int8 scores pairs on a CPU; on {device.type} use bf16")
     return precision
@@ -172,7 +172,8 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
                  compile: bool | None = None, progress=lambda blocks: blocks) -> torch.Tensor:
     """Teacher-forced sum over t of floored log p(target_t | inputs_<=t, image) for every pair.
 
-    cond (I, D) the captioner's static input, inputs/targets (C, L) -> (I, C) float32 on the CPU. Captions are
+    cond (I, D) the captioner's static input, on the captioner's device, inputs/targets (C, L) -> (I, C) float32 on
+    the CPU. Captions are
     sorted by length and each block trimmed to its longest. ``precision``: see :func:`checked_precision`.
     ``compile``: None compiles the step on grids of ``COMPILE_FROM`` pairs or more. ``progress`` wraps the blocks'
     iterable (a progress bar).
@@ -180,24 +181,27 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     device = cond.device
     precision = checked_precision(precision, device)
     step = _step(len(cond) * len(targets) >= COMPILE_FROM if compile is None else compile)
-    model = pair_model(captioner, precision, device)
+    model = pair_model(captioner, precision)
     hidden = captioner.predict.in_features
+    inputs, targets = inputs.cpu(), targets.cpu()  # they index the CPU result
     cols = [cond.float() @ w for w in model.static]  # per pair layer (I, 4H): the gates' per-image part
     lengths = (targets != pad).sum(1)
     caption_blocks = lengths.argsort().split(captions_per_block)
     blocks = [(b, start) for b in range(len(caption_blocks)) for start in range(0, len(cond), images_per_block)]
     out = torch.empty(len(cond), len(targets))
+    rows_of = None  # (caption block, its per-caption gates)
     for b, start in progress(blocks):
         caps = caption_blocks[b]
         width = int(lengths[caps].max())
         tgt = targets[caps, :width].to(device)  # (c, L)
         keep = (tgt != pad).float()
-        if start == 0:  # a new caption block: its language-only layers, and its part of the gates, once
+        if rows_of is None or rows_of[0] != b:  # a new caption block: its language-only layers and gates, once
             with autocast(device, "fp32" if precision == "fp32" else "bf16"):
                 x = captioner.embed(inputs[caps, :width].to(device))  # (c, L, E)
                 for layer in captioner.layers[: model.first]:
                     x = layer(x)  # (c, L, H)
-            rows = x.float() @ model.words + model.layers[0].bias  # (c, L, 4H)
+            rows_of = b, x.float() @ model.words + model.layers[0].bias  # (c, L, 4H)
+        rows = rows_of[1]
         images = min(images_per_block, len(cond) - start)
         h = [torch.zeros(images, len(caps), hidden, dtype=_STORE[precision], device=device) for _ in model.layers]
         c = [torch.zeros(images, len(caps), hidden, device=device) for _ in model.layers]

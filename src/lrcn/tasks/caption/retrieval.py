@@ -1,7 +1,7 @@
 """``lrcn eval retrieval``: image annotation and image search by the captioner's likelihood (the paper's Table 4),
 beside a feature-similarity baseline with no captioner.
 
-Every (image, caption) pair of a split is scored by log p(caption | image): one broadcast forward pass per block
+Every (image, caption) pair of a split is scored by log p(caption | image), the pairs stepped together in blocks
 of images x captions (:func:`lrcn.models.pair_score.pair_logprob`), never a Python loop over pairs; then normalised
 per caption by its average likelihood over all images, as the authors' ``retrieval_experiment.py``.
 """
