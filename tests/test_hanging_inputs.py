@@ -69,21 +69,30 @@ def good_images(folder: Path) -> list[str]:
     return list(map(str, paths))
 
 
+# lrcn runs under this small Python, which reports its child's peak memory: a child's ru_maxrss starts from the
+# high-water mark of the address space it was forked from (the kernel carries it across exec), so measured straight
+# from pytest's child it would be pytest's own peak (~2 GB late in the suite) whatever lrcn used.
+WAIT = ("import os, sys; pid = os.spawnv(os.P_NOWAIT, sys.executable, [sys.executable, '-m', 'lrcn', *sys.argv[2:]]); "
+        "_, status, usage = os.wait4(pid, 0); open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); "
+        "sys.exit(os.waitstatus_to_exitcode(status) % 256)")
+
+
 def measured(*args) -> tuple[subprocess.CompletedProcess, float, float]:
     """``lrcn ARGS`` in a child: (its result, wall seconds, its own peak memory in MB, from wait4)."""
     t0 = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen([sys.executable, "-m", "lrcn", *map(str, args)], stdout=out, stderr=err, text=True,
-                                 env={**os.environ, "OMP_NUM_THREADS": "1"})
-        guard = threading.Timer(HANG_GUARD_S, child.kill)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r") as peak:
+        child = subprocess.Popen([sys.executable, "-c", WAIT, peak.name, *map(str, args)], stdout=out, stderr=err,
+                                 text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True)
+        guard = threading.Timer(HANG_GUARD_S, os.killpg, (child.pid, signal.SIGKILL))
         guard.start()
-        _, status, usage = os.wait4(child.pid, 0)
+        child.wait()
         guard.cancel()
-        child.returncode = os.waitstatus_to_exitcode(status)
         assert child.returncode != -signal.SIGKILL, f"lrcn {args}: still running after {HANG_GUARD_S} s (a hang)"
         out.seek(0), err.seek(0)
         result = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
-    return result, time.monotonic() - t0, usage.ru_maxrss / 1024
+        rss_kb = int(peak.read())
+    return result, time.monotonic() - t0, rss_kb / 1024
 
 
 def check_answers(result, inputs: list[tuple[str, str | None]], answer_key: str) -> list[dict]:
