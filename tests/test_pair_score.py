@@ -59,7 +59,7 @@ def test_a_step_that_cannot_compile_runs_eagerly_and_says_so(monkeypatch):
 
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: broken)
     step = pair_score._compiled(pair_score.pair_step)
-    monkeypatch.setattr(pair_score, "_STEPS", {**pair_score._STEPS, True: step})
+    monkeypatch.setattr(pair_score, "_step", lambda compile: step if compile else pair_score.pair_step)
     model, cond, inputs, targets, reference = _grid("lrcn2f")
     with pytest.warns(UserWarning, match="torch.compile failed on pair_step .RuntimeError.; scoring eagerly"):
         got = pair_logprob(model, cond, inputs, targets, PAD, precision="fp32", compile=True)

@@ -21,6 +21,7 @@ they are unmeasured (larger blocks are likely faster there).
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Callable, NamedTuple
@@ -132,13 +133,9 @@ def _compiled(fn: Callable) -> Callable:
     return call
 
 
-_STEPS: dict[bool, Callable] = {False: pair_step}
-
-
+@functools.cache
 def _step(compile: bool) -> Callable:
-    if compile not in _STEPS:
-        _STEPS[compile] = _compiled(pair_step)
-    return _STEPS[compile]
+    return _compiled(pair_step) if compile else pair_step  # compiled once per process
 
 
 def pair_model(captioner: Captioner, precision: str) -> PairModel:
@@ -173,8 +170,8 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     """Teacher-forced sum over t of floored log p(target_t | inputs_<=t, image) for every pair.
 
     cond (I, D) the captioner's static input, on the captioner's device, inputs/targets (C, L) -> (I, C) float32 on
-    the CPU. Captions are
-    sorted by length and each block trimmed to its longest. ``precision``: see :func:`checked_precision`.
+    the CPU. Captions are sorted by length and each block trimmed to its longest. ``precision``: see
+    :func:`checked_precision`.
     ``compile``: None compiles the step on grids of ``COMPILE_FROM`` pairs or more. ``progress`` wraps the blocks'
     iterable (a progress bar).
     """
@@ -189,25 +186,24 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     caption_blocks = lengths.argsort().split(captions_per_block)
     blocks = [(b, start) for b in range(len(caption_blocks)) for start in range(0, len(cond), images_per_block)]
     out = torch.empty(len(cond), len(targets))
-    rows_of = None  # (caption block, its per-caption gates)
+    current = None  # the caption block being scored: (b, targets (c, L), keep (c, L), its gates (c, L, 4H))
     for b, start in progress(blocks):
         caps = caption_blocks[b]
-        width = int(lengths[caps].max())
-        tgt = targets[caps, :width].to(device)  # (c, L)
-        keep = (tgt != pad).float()
-        if rows_of is None or rows_of[0] != b:  # a new caption block: its language-only layers and gates, once
+        if current is None or current[0] != b:  # a new caption block: its language-only layers and gates, once
+            width = int(lengths[caps].max())
+            tgt = targets[caps, :width].to(device)
             with autocast(device, "fp32" if precision == "fp32" else "bf16"):
                 x = captioner.embed(inputs[caps, :width].to(device))  # (c, L, E)
                 for layer in captioner.layers[: model.first]:
                     x = layer(x)  # (c, L, H)
-            rows_of = b, x.float() @ model.words + model.layers[0].bias  # (c, L, 4H)
-        rows = rows_of[1]
+            current = b, tgt, (tgt != pad).float(), x.float() @ model.words + model.layers[0].bias
+        _, tgt, keep, rows = current
         images = min(images_per_block, len(cond) - start)
         h = [torch.zeros(images, len(caps), hidden, dtype=_STORE[precision], device=device) for _ in model.layers]
         c = [torch.zeros(images, len(caps), hidden, device=device) for _ in model.layers]
         block_cols = [col[start : start + images] for col in cols]
         total = torch.zeros(images, len(caps), device=device)
-        for t in range(width):
+        for t in range(tgt.shape[1]):
             h, c, total = step(h, c, total, model.layers, rows[:, t], block_cols, model.predict, tgt[:, t], keep[:, t])
         out[start : start + images, caps] = total.cpu()
     return out
