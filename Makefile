@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.test-installed-stamp
 START := $(shell date +%s)
+# Hold oneDNN's, MKL's and torch's own kernels to AVX2: an AMX or AVX-512 machine then runs as an AVX2-only one does
+# (no bf16 or int8 dot products), so the tests marked cpu_kinds cover both kinds of CPU on either.
+AVX2 := ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2
 
 .PHONY: demo test bench clean
 
@@ -23,6 +26,10 @@ demo: $(STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
+	@if $(BIN)/python -c "import sys, lrcn.hardware as h; sys.exit(not (h.cpu().bf16 or h.cpu().int8))"; then \
+		echo "again, held to AVX2 (this CPU has bf16 or int8 dot products): the tests marked cpu_kinds"; \
+		$(AVX2) $(BIN)/python -m pytest -q -m "cpu_kinds and not slow"; \
+	else echo "this CPU has neither bf16 nor int8 dot products: the suite above ran the AVX2 paths"; fi
 
 bench: $(TEST_STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

@@ -24,6 +24,8 @@ from lrcn.tasks.activity.evaluate import score_test_set, eval_cache
 from lrcn.tasks.activity.module import ActivityModule
 from lrcn.tasks.activity.predictor import Stream
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 
 def tiny_config(root, finetune: bool) -> ActivityConfig:
     return ActivityConfig(
@@ -127,10 +129,11 @@ def test_eval_and_classify_run_the_runs_fine_tuned_cnn_not_the_pretrained_one(tm
 
 
 def test_the_pretrained_cnn_keeps_the_cache_keys_written_before_fine_tuning_existed():
-    assert FeatureSpec().key() == "efficientnet_lite0-rgb-224-0fe51a9a15"
-    flow = FeatureSpec(source="flow-dis", views="ten", image_size=64)
+    bf16 = FeatureSpec(precision="bf16")  # PyTorch bf16 features, the default before the engines and the policy
+    assert bf16.key() == "efficientnet_lite0-rgb-224-0fe51a9a15"
+    flow = FeatureSpec(source="flow-dis", views="ten", image_size=64, precision="bf16")
     assert flow.key() == "efficientnet_lite0-flow-dis-64-e43c27b354"
-    assert FeatureSpec(weights="abc").key() != FeatureSpec().key()
+    assert FeatureSpec(weights="abc", precision="bf16").key() != bf16.key()
 
 
 @pytest.mark.slow

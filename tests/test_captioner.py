@@ -3,6 +3,8 @@ import torch
 
 from lrcn.models.captioner import VARIANTS, Captioner, sentence_logprob
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 
 def _model(variant, vocab=11, cond_dim=6, seed=0):
     torch.manual_seed(seed)

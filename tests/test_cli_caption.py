@@ -7,6 +7,8 @@ from cli import CAN_LOCK_FILES, locked_copy, lrcn
 from lrcn.data.synthetic.scenes import write_scenes
 from lrcn.files import read_json
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 TINY = ["--epochs", "2", "--embed-dim", "16", "--hidden", "16", "--image-dim", "16", "--image-size", "56",
         "--min-count", "1", "--images-per-batch", "8"]
 

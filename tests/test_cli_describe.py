@@ -6,6 +6,8 @@ from cli import CAN_LOCK_FILES, locked_copy, lrcn
 from lrcn.data.synthetic.kitchen import KitchenConfig, render_interval, write_kitchen
 from lrcn.data.video import write_video
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 TINY = KitchenConfig(sessions=5, intervals_per_session=3, frames_per_interval=8)
 
 

@@ -8,6 +8,8 @@ from lrcn.data.video import even_indices
 from lrcn.models.describer import VARIANTS, Describer, DescriberConfig, generator_inputs
 from lrcn.models.pca import Whiten
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 SIZES = (5, 4, 6, 5, 5)
 
 

@@ -11,6 +11,8 @@ from cli import lrcn
 from lrcn.device import accelerator, autocast, lightning_precision, resolve
 from lrcn.errors import LrcnError
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 CUDA = torch.cuda.is_available()
 
 

@@ -4,6 +4,8 @@ import torch
 
 from lrcn.models.backbones import create_backbone
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 
 @pytest.fixture(scope="module")
 def trunks():

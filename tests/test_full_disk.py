@@ -3,8 +3,12 @@ the file and what was short, exit 1, leave nothing half-written (no temporary fi
 once space is freed. The small disks are tmpfs mounts the tests make (as root; skipped where mounting is refused)."""
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import uuid
+from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -73,6 +77,38 @@ def test_export_onto_a_full_disk_and_training_into_a_read_only_place_are_one_lin
     assert str(err.value) == f"{read_only / 'run' / '.lock'}: cannot write: {read_only} is a read-only file system; " \
                              "write elsewhere"
     # the command line says it in one line (the slow tests below run the CLI on a full disk)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full (the kernel's always-full device)")
+def test_a_write_that_finds_no_space_is_one_line_and_leaves_no_temporary_without_a_tmpfs(tmp_path):
+    # the kernel's own ENOSPC, where no tmpfs can be mounted: the bytes go to /dev/full, the error to the target
+    target = tmp_path / "big.bin"
+    with pytest.raises(WriteError) as err:
+        with atomic_path(target, needed=1_000_000), open("/dev/full", "wb", buffering=0) as full:
+            full.write(b"x" * 1000)
+    assert str(err.value).startswith(f"{target}: no space left on device (") and "1.0 MB needed" in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_to_a_read_only_place_is_one_line_and_an_export_there_leaves_nothing(tmp_path):
+    from lrcn.bundle import export
+
+    with pytest.raises(WriteError, match=r"is a read-only file system; write elsewhere$"):
+        with atomic_path(tmp_path / "a.json"):
+            raise OSError(errno.EROFS, "Read-only file system")
+    assert list(tmp_path.iterdir()) == []
+    run = untrained_run("caption", tmp_path)
+    out = tmp_path / "out"
+    real_replace = os.replace
+
+    def read_only(src, dst):  # the folder is written, then the file system refuses its rename into place
+        if Path(dst) == out:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_replace(src, dst)
+
+    with mock.patch("os.replace", read_only), pytest.raises(WriteError, match=rf"^{out}: cannot write: .* read-only"):
+        export(run, out)
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == [run.name]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from lrcn.data.synthetic.kitchen import KitchenConfig, write_kitchen
 from lrcn.data.synthetic.scenes import write_scenes
 from lrcn.errors import LrcnError
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 TASKS = ("activity", "caption", "describe")
 COMMAND = {"activity": "classify", "caption": "caption", "describe": "describe"}
 

@@ -4,6 +4,8 @@ import torch
 from lrcn.metrics.retrieval import (annotation_ranks, median_rank, normalise_logp, recall_at_k, retrieval_metrics,
                                     search_ranks)
 
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
+
 # 3 images, 5 captions: captions 0,1 belong to image 0, caption 2 to image 1, captions 3,4 to image 2
 OWNER = torch.tensor([0, 0, 1, 2, 2])
 SCORES = torch.tensor([

@@ -1,20 +1,59 @@
-"""The one place that picks a device and its mixed precision: ``--device auto|cpu|cuda|mps``, ``bf16|fp16|fp32``.
+"""The one place that picks a device, its precisions and the CNN's engine, from what the hardware does natively.
 
-``auto`` takes CUDA when there is a GPU, else Apple's MPS, else the CPU. Autocast always runs on the device
-the tensors are on; bf16 is the default (CPUs with AVX-512/AMX and NVIDIA GPUs since Ampere run it natively),
-fp16 suits older GPUs, fp32 turns mixed precision off.
+``--device auto|cpu|cuda|mps``: CUDA when there is a GPU, else Apple's MPS, else the CPU.
+
+Every precision option defaults to ``auto``, resolved here for its use (:func:`choose_precision`):
+
+- on a CPU, bf16 where it has bf16 dot products (AVX512_BF16 or AMX), else fp32; retrieval's pair scoring takes
+  int8 products where the CPU has int8 dot products (VNNI or AMX-INT8). Without them these products are emulated:
+  on an AVX2-only CPU torch's bf16 products ran at 0.3 GFLOP/s against fp32's 99, int8 at 1.8, and ``nn.LSTM``
+  under bf16 autocast has no oneDNN kernel at all;
+- on a CUDA GPU, bf16 from Ampere (sm_80) on, fp16 before (training then scales its loss: Lightning's 16-mixed);
+- on MPS, fp32 (reduced precision on Apple's GPUs is unmeasured).
+
+An explicit choice the hardware cannot run natively is run in what it can (bf16 asked on an AVX2 CPU runs fp32) with
+one warning line saying so: never a crash, never silently 100x slower. A run records what each ``auto`` resolved to
+and why (``resolved`` in its ``config.yaml``); a feature's cache key holds the precision that actually ran.
+
+``--engine auto`` (:func:`choose_engine`): OpenVINO on a CPU (the fastest engine measured on both kinds of CPU:
+AMX and AVX2), PyTorch on a GPU and for a fine-tuned CNN.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
+import logging
+from dataclasses import dataclass
 
 import torch
 
+from lrcn import hardware
 from lrcn.errors import LrcnError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("bf16", "fp16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")  # the CNN's and training's
+SCORE_PRECISIONS = ("auto", "int8", "bf16", "fp32")  # retrieval's pair-scoring products
+ENGINES = ("auto", "torch", "openvino", "onnxruntime")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What an option resolved to on this machine, and why."""
+
+    value: str
+    why: str
+    asked: str
+    changed: bool = False  # an explicit choice this hardware cannot run natively, run in ``value`` instead
+
+    def line(self, option: str) -> str:
+        """ "--precision auto -> fp32: this CPU has no bf16 dot products (AVX2)" """
+        return f"{option} {self.asked} -> {self.value}: {self.why}"
+
+    def record(self) -> dict:
+        return {"asked": self.asked, "value": self.value, "why": self.why}
 
 
 def resolve(name: str | torch.device = "auto") -> torch.device:
@@ -39,10 +78,91 @@ def _mps_available() -> bool:
     return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
+def native(precision: str, device: torch.device) -> tuple[bool, str]:
+    """Whether ``device`` computes ``precision``'s products in hardware, and the fact that says so."""
+    if precision == "fp32":
+        return True, "fp32"
+    if device.type == "cpu":
+        cpu = hardware.cpu()
+        has = {"bf16": cpu.bf16, "int8": cpu.int8, "fp16": "amx_fp16" in cpu.features}[precision]
+        return has, f"this CPU {'has' if has else 'has no'} {precision} dot products ({cpu.isa})"
+    if device.type == "cuda":
+        gpu = hardware.gpu(device)
+        sm = f"{gpu.name}, sm_{gpu.capability[0]}{gpu.capability[1]}"
+        if precision == "int8":
+            return False, f"int8 scores pairs on a CPU only ({sm})"
+        has = precision == "fp16" or gpu.bf16
+        return has, f"this GPU {'has' if has else 'has no'} {precision} tensor cores ({sm})"
+    return True, f"{device.type}: as asked"
+
+
+def choose_precision(asked: str, device: torch.device, use: str = "train") -> Choice:
+    """``asked`` (``auto`` or a precision) for ``use`` on ``device``: "train" (mixed precision of training), "cnn"
+    (the CNN's autocast or an engine's inference precision) or "score" (retrieval's pair products)."""
+    choices = SCORE_PRECISIONS if use == "score" else PRECISIONS
+    if asked not in choices:
+        raise LrcnError(f"precision {asked!r}: choose from {', '.join(choices)}")
+    if asked == "auto":
+        return _auto(device, use)
+    ok, why = native(asked, device)
+    if ok:
+        return Choice(asked, why, asked)
+    if use == "score" and device.type != "cpu":
+        raise LrcnError(f"--precision {asked}: {why}; on {device.type} use bf16 or auto")
+    fallback = "fp16" if device.type == "cuda" and use != "score" else "fp32"
+    choice = Choice(fallback, f"{why}; running {fallback}", asked, changed=True)
+    _warn_once(f"warning: precision {asked} is not native here: {choice.why}")
+    return choice
+
+
+def _auto(device: torch.device, use: str) -> Choice:
+    order = ("int8", "bf16") if use == "score" and device.type == "cpu" else ("bf16",)
+    if device.type == "mps":
+        return Choice("fp32", "Apple's MPS: reduced precision is unmeasured there", "auto")
+    for precision in order:
+        ok, why = native(precision, device)
+        if ok:
+            return Choice(precision, why, "auto")
+    fallback = "fp16" if device.type == "cuda" and use != "score" else "fp32"
+    return Choice(fallback, native(order[-1], device)[1], "auto")
+
+
+def choose_engine(asked: str, device: torch.device, fine_tuned: bool = False) -> Choice:
+    """``--engine`` on ``device``: auto is OpenVINO on a CPU (PyTorch if it is not installed), PyTorch on a GPU; a
+    fine-tuned CNN runs on PyTorch, where it trained."""
+    if asked not in ENGINES:
+        raise LrcnError(f"--engine {asked}: choose from {', '.join(ENGINES)}")
+    if fine_tuned:
+        return Choice("torch", "a fine-tuned CNN runs on PyTorch, where it trained", asked)
+    if asked != "auto" and asked != "torch" and device.type != "cpu":
+        raise LrcnError(f"--engine {asked} runs on the CPU; on --device {device.type} use --engine torch (or auto)")
+    if asked != "auto":
+        return Choice(asked, "as asked", asked)
+    if device.type != "cpu":
+        return Choice("torch", f"PyTorch runs the CNN on {device.type}", asked)
+    if importlib.util.find_spec("openvino") is None:
+        return Choice("torch", "OpenVINO is not installed", asked)
+    return Choice("openvino", "the fastest CNN engine measured on CPUs with and without bf16", asked)
+
+
+def engine_precision(engine: str, asked: str, device: torch.device) -> Choice:
+    """The precision ``engine`` computes the CNN in, for ``asked``: ONNX Runtime's CPU kernels are fp32 only."""
+    if engine != "onnxruntime":
+        return choose_precision(asked, device, "cnn")
+    if asked not in ("auto", "fp32"):
+        _warn_once(f"warning: --cnn-precision {asked}: ONNX Runtime's CPU kernels run fp32")
+    return Choice("fp32", "ONNX Runtime's CPU kernels run fp32", asked, changed=asked not in ("auto", "fp32"))
+
+
+@functools.cache
+def _warn_once(line: str) -> None:
+    log.warning(line)
+
+
 def autocast(device: torch.device, precision: str):
-    """Mixed precision on ``device``: autocast to bf16/fp16, or a no-op context for fp32."""
-    if precision not in PRECISIONS:
-        raise LrcnError(f"precision {precision!r}: choose from {', '.join(PRECISIONS)}")
+    """Mixed precision on ``device`` (a resolved precision): autocast to bf16/fp16, or a no-op context for fp32."""
+    if precision not in _DTYPES and precision != "fp32":
+        raise ValueError(f"autocast takes a resolved precision (bf16, fp16, fp32), not {precision!r}")
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=_DTYPES[precision])
@@ -54,7 +174,7 @@ def accelerator(device: torch.device) -> str:
 
 
 def lightning_precision(precision: str) -> str:
-    """Lightning's precision plugin for a training precision."""
+    """Lightning's precision plugin for a resolved training precision (fp16 scales the loss)."""
     return {"bf16": "bf16-mixed", "fp16": "16-mixed", "fp32": "32-true"}[precision]
 
 

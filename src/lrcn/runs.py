@@ -1,6 +1,7 @@
 """One run = one folder, and one lifecycle for every task.
 
-A run folder holds ``config.yaml`` (the resolved config, tagged with its ``task``), ``model.json`` (what
+A run folder holds ``config.yaml`` (the resolved config, tagged with its ``task``, and under ``resolved`` what each
+``auto`` option resolved to on the machine that trained it, and why), ``model.json`` (what
 prediction needs besides the weights: class names, feature size, ...), ``checkpoints/{best,last}.ckpt``,
 ``logs/``, ``skipped.txt`` and whatever evaluation writes (``metrics.json``, plots).
 
@@ -27,9 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lrcn.config import changed, from_dict, load_yaml, resolve, save_yaml, to_dict
+import torch
+
+from lrcn.config import changed, from_dict, load_yaml, options, resolve, save_yaml, to_dict
+from lrcn.device import resolve as resolve_device
 from lrcn.errors import LrcnError, a
 from lrcn.files import read_json, sweep_temporaries, write_failure, write_json
+from lrcn.tasks import resolved
 
 CONFIG = "config.yaml"
 MODEL_INFO = "model.json"
@@ -92,6 +97,7 @@ def read_config(path: str | os.PathLike) -> tuple[str, dict]:
     if not (path / CONFIG).is_file():
         raise LrcnError(f"{path}: not a run folder (no {CONFIG})")
     data = load_yaml(path / CONFIG)
+    data.pop("resolved", None)  # a record of the machine that trained it; prediction resolves anew where it runs
     task = data.pop("task", None)
     if not isinstance(task, str):
         raise LrcnError(f"{path / CONFIG}: no 'task' key")
@@ -107,11 +113,11 @@ def open_run(path: str | os.PathLike, task: str, config_cls: type) -> Run:
     return Run(path, task, from_dict(config_cls, data, str(path / CONFIG)))
 
 
-def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = False, force: bool = False,
-          flags: dict | None = None, keep: tuple[str, ...] = ()) -> Run:
-    """Open ``path`` for training ``config`` (see the module docstring). ``flags``: with ``resume``, the options
-    given on the command line ({"train.epochs": 40}), checked against the saved config. ``keep``: what a resumed run
-    that starts over keeps (a finished stage)."""
+def start(path: str | os.PathLike, task: str, config: Any, *, device: torch.device | None = None,
+          resume: bool = False, force: bool = False, flags: dict | None = None, keep: tuple[str, ...] = ()) -> Run:
+    """Open ``path`` for training ``config`` on ``device`` (default: ``--device auto``; see the module docstring).
+    ``flags``: with ``resume``, the options given on the command line ({"train.epochs": 40}), checked against the
+    saved config. ``keep``: what a resumed run that starts over keeps (a finished stage)."""
     path = Path(path)
     if resume and force:
         raise LrcnError("--resume and --force: give one (continue the run, or start it over)")
@@ -136,8 +142,13 @@ def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = Fal
         else:
             if is_rank_zero():  # the other ranks would race rank 0's config.yaml and refuse the folder it started
                 _check_new(path, force)
+        choices = resolved(config, device or resolve_device("auto"))
         if is_rank_zero():
-            save_yaml(path / CONFIG, {"task": task, **to_dict(config)})
+            auto = {k: c for k, c in choices.items() if c.asked == "auto"}
+            if auto:
+                log.info(auto_line(auto, {o.key: o.flag for o in options(type(config))}))
+            save_yaml(path / CONFIG, {"task": task, **to_dict(config),
+                                      "resolved": {k: c.record() for k, c in choices.items()}})
     except BaseException:
         if lock is not None:
             _release(lock)
@@ -145,6 +156,15 @@ def start(path: str | os.PathLike, task: str, config: Any, *, resume: bool = Fal
                 shutil.rmtree(path, ignore_errors=True)
         raise
     return Run(path, task, config, resume_from, lock)
+
+
+def auto_line(choices: dict, flags: dict[str, str]) -> str:
+    """One line for what ``auto`` resolved to, grouped by reason: "auto: --cnn-precision bf16, --precision bf16 (this
+    CPU has bf16 dot products (AMX)); --engine openvino (...)"."""
+    reasons: dict[str, list[str]] = {}
+    for key, c in choices.items():
+        reasons.setdefault(c.why, []).append(f"--{flags[key]} {c.value}")
+    return "auto: " + "; ".join(f"{', '.join(picks)} ({why})" for why, picks in reasons.items())
 
 
 def _lock(path: Path):

@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from lrcn.device import accelerator, lightning_precision
+from lrcn.device import accelerator, choose_precision, lightning_precision
 from lrcn.files import atomic_path
 from lrcn.replay import RunCSVLogger, StepSeeds, resume_point
 from lrcn.runs import Run
@@ -129,7 +129,8 @@ def fit(run: Run, module: L.LightningModule, datamodule: L.LightningDataModule, 
         mode: str = "max", progress: bool = True, **kwargs) -> None:
     """Train a task's module on its data into ``run`` (continuing ``run.resume_from``), as its ``train`` config says."""
     t = run.config.train
+    precision = choose_precision(t.precision, device, "train").value
     trainer = make_trainer(run.path, epochs=t.epochs, monitor=monitor, device=device, seed=t.seed, mode=mode,
-                           resume_from=run.resume_from, precision=t.precision, grad_clip=t.grad_clip,
+                           resume_from=run.resume_from, precision=precision, grad_clip=t.grad_clip,
                            progress=progress, **kwargs)
     trainer.fit(module, datamodule=datamodule, ckpt_path=run.resume_from)

@@ -4,6 +4,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 from websockets.sync.client import connect
 
@@ -13,6 +14,8 @@ from lrcn.data.video import read_video
 from lrcn.serve.app import create_app
 from lrcn.serve.models import Models
 from lrcn.serve.settings import ServeLimits
+
+pytestmark = pytest.mark.cpu_kinds  # make test runs these again held to AVX2
 
 
 def ws_url(url, query=""):

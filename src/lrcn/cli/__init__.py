@@ -13,7 +13,7 @@ from rich.console import Console
 from lrcn.errors import LrcnError
 
 COMMAND_MODULES = ["demo", "synth", "train", "features", "activity", "caption", "describe", "export", "serve",
-                   "watch"]
+                   "watch", "doctor"]
 
 
 def main() -> None:
@@ -35,8 +35,10 @@ def main() -> None:
         exit_now(130)
     except Exception as e:
         error = user_error(e)
-        if error is None:
-            raise
+        if error is None:  # a bug, or a library refusing this hardware: one line, its story in a file
+            from lrcn.doctor import bug_line, bug_report
+
+            error = bug_line(e, bug_report(e))
         Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {error}", soft_wrap=True)
         exit_now(1)
     exit_now(0)
@@ -60,7 +62,7 @@ def exit_now(code: int) -> NoReturn:
 
 def user_error(e: BaseException) -> LrcnError | None:
     """The one line for an error a user caused (an LrcnError, or a write that failed for want of space or
-    permission); None for anything else, a bug, which keeps its traceback. When one such error arose while handling
+    permission); None for anything else, a bug (told as one line too, its traceback kept in a file). When one such error arose while handling
     another (a logger failing to flush on the full disk that stopped training), the first is the one told."""
     from lrcn.files import write_failure
 

@@ -48,8 +48,9 @@ def eval_retrieval(
     run: Path = typer.Argument(..., help="A caption run folder."),
     split: str = typer.Option("test"),
     limit: Optional[int] = typer.Option(None, help="Only the first N images of the split (and their captions)."),
-    precision: Optional[str] = typer.Option(
-        None, help="int8, bf16 or fp32 matrix products when scoring pairs (default: int8 on a CPU, bf16 on a GPU)."),
+    precision: str = typer.Option(
+        "auto", help="auto, int8, bf16 or fp32 matrix products when scoring pairs (auto: int8 where the CPU has int8 "
+        "dot products, else bf16 where the device has bf16, else fp32; lrcn doctor says which)."),
     cache: Optional[Path] = CACHE,
     device: str = DEVICE,
 ) -> None:

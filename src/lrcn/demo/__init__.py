@@ -140,6 +140,22 @@ def _timing(sections: list[Section], start: float, started_at: float | None) -> 
     return timing
 
 
+def machine_line() -> str:
+    """The machine the demo ran on and what every ``auto`` resolved to there (``lrcn doctor`` prints the same)."""
+    from lrcn import hardware
+    from lrcn.device import resolve
+    from lrcn.doctor import choices
+
+    device = resolve("auto")
+    gpus = "; ".join(f"{g.name} (sm {g.capability[0]}.{g.capability[1]})" for g in hardware.gpus()) or "none"
+    auto = choices()[str(device) if device.type != "cuda" else f"cuda:{device.index or 0}"]
+    picks = ", ".join(f"{option.split(' (')[0]} {c['value']}" for option, c in auto.items())
+    reasons = "; ".join(dict.fromkeys(c["why"] for c in auto.values()))
+    return (f"Machine: {hardware.describe_cpu()} ({platform.machine()}), GPU {gpus}, torch {torch.__version__} on "
+            f"{torch.get_num_threads()} threads, device {device.type}. Ran with what `auto` resolved to here (`lrcn "
+            f"doctor`): {picks} ({reasons}).")
+
+
 def _report(ctx: DemoContext, sections: list[Section], timing: dict) -> str:
     lines = [
         "# LRCN demo report",
@@ -149,7 +165,7 @@ def _report(ctx: DemoContext, sections: list[Section], timing: dict) -> str:
         "paper's real benchmarks; ours are on synthetic stand-ins, so compare shapes and orderings, not values.",
         "",
         f"Reproduce: `lrcn demo --out {ctx.out}{' --quick' if ctx.quick else ''} --seed {ctx.seed}`. "
-        f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}.",
+        f"{machine_line()}",
         "",
     ]
     for s in sections:

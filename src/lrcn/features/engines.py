@@ -2,10 +2,10 @@
 (CPU inference engines that run the same network, converted once and kept under the cache root).
 
 An engine is a function (N, 3, S, S) uint8 frames -> (N, D) float16 features on the CPU (or the CNN's device for
-PyTorch). ``--engine auto`` (the default) is OpenVINO on a CPU and PyTorch on a GPU; a fine-tuned CNN always runs on
-PyTorch, where it trained. Measured side by side on this machine's 2 cores (``python bench/bench_features.py``):
-OpenVINO bf16 runs Lite0 ~3x PyTorch's bf16 autocast, with features as close to fp32 as PyTorch bf16's; the
-figures and the accuracy of the demo with each engine are in the README.
+PyTorch), in a precision :mod:`lrcn.device` resolved. Which engine ``--engine auto`` picks is decided there too
+(OpenVINO on a CPU, PyTorch on a GPU and for a fine-tuned CNN). Measured side by side (``python
+bench/bench_features.py``): on an AMX Xeon OpenVINO bf16 runs Lite0 ~3x PyTorch's bf16 autocast; on an AVX2 EPYC
+OpenVINO fp32 ~5x PyTorch fp32; the figures are in the README.
 
 Converted models are cached at ``<cache root>/engines/<key>/`` (OpenVINO IR, or an ONNX file), the key hashing the
 backbone, its grid, the input size and the versions of lrcn's cache, torch and the engine; a folder is written
@@ -32,28 +32,10 @@ import numpy as np
 import torch
 
 from lrcn.device import autocast
-from lrcn.errors import LrcnError
 
-ENGINES = ("auto", "torch", "openvino", "onnxruntime")
 OV_PRECISION = {"bf16": "bf16", "fp16": "f16", "fp32": "f32"}
 Engine = Callable[[torch.Tensor], torch.Tensor]  # (N, 3, S, S) uint8 -> (N, D) float16
 log = logging.getLogger(__name__)
-
-
-def engine_name(engine: str, device: torch.device) -> str:
-    """``--engine`` on ``device`` -> the engine that runs: auto is OpenVINO on a CPU, PyTorch elsewhere."""
-    if engine not in ENGINES:
-        raise LrcnError(f"--engine {engine}: choose from {', '.join(ENGINES)}")
-    if engine == "auto":
-        return "openvino" if device.type == "cpu" else "torch"
-    if engine != "torch" and device.type != "cpu":
-        raise LrcnError(f"--engine {engine} runs on the CPU; on --device {device.type} use --engine torch (or auto)")
-    return engine
-
-
-def engine_precision(engine: str, precision: str) -> str:
-    """The precision an engine computes in: ONNX Runtime's CPU kernels are fp32 only."""
-    return "fp32" if engine == "onnxruntime" else precision
 
 
 def torch_engine(backbone: torch.nn.Module, precision: str) -> Engine:
@@ -85,6 +67,10 @@ def openvino_engine(build: Callable[[], torch.nn.Module], size: int, precision: 
     config = {"INFERENCE_PRECISION_HINT": OV_PRECISION[precision], "INFERENCE_NUM_THREADS": torch.get_num_threads(),
               "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False}
     compiled = ov_core().compile_model(str(folder / "model.xml"), "CPU", config)
+    ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # "bf16", "f16", "f32"
+    if ran != OV_PRECISION[precision]:  # lrcn.device read this CPU otherwise than OpenVINO's plugin does
+        log.warning("warning: OpenVINO computes the CNN in %s on this CPU, not %s as lrcn.device chose", ran,
+                    OV_PRECISION[precision])
     request, lock = compiled.create_infer_request(), threading.Lock()  # one request: a server's threads take turns
 
     def run(frames: torch.Tensor) -> torch.Tensor:

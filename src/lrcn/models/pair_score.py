@@ -5,12 +5,14 @@ that reads the image, and every layer above it, run once per pair, stepped over 
 (``images_per_block`` x ``captions_per_block``; blocks of 2-8 thousand were slower here: their gates leave the
 cache); each step's words are scored as the step ends, so no (images, captions, L, vocabulary) tensor is made.
 
-``precision`` is that of the per-pair matrix products; the gates, cell states and softmax are float32, and the
-language-only layers run in bf16 autocast (fp32 for ``fp32``):
+``precision`` is that of the per-pair matrix products, as given (the caller resolved it: ``lrcn eval retrieval``
+through :func:`lrcn.device.choose_precision`), or None for what ``auto`` resolves to (int8 where the CPU has int8
+dot products, else bf16 where the device has bf16, else fp32); the gates, cell states and softmax are float32, and
+the language-only layers run in bf16 autocast where the device has bf16 (fp32 otherwise, and for ``fp32``):
 
 - ``fp32``: the reference.
 - ``bf16``: products in bfloat16.
-- ``int8``: products in int8 with int32 sums (the products alone at twice bf16's rate on a CPU with VNNI). No
+- ``int8``: products in int8 with int32 sums (the products alone at twice bf16's rate on an AMX CPU). No
   calibration is needed: h = o * tanh(c) lies in (-1, 1) and is stored as round(127 h); each weight row has its
   own scale.
 
@@ -28,11 +30,9 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from lrcn.device import autocast
-from lrcn.errors import LrcnError
+from lrcn.device import autocast, choose_precision, native
 from lrcn.models.captioner import Captioner
 
-SCORE_PRECISIONS = ("int8", "bf16", "fp32")
 _STORE = {"int8": torch.int8, "bf16": torch.bfloat16, "fp32": torch.float32}  # h's dtype, as the products take it
 COMPILE_FROM = 1_000_000  # pairs: below it torch.compile's start (~20 s with an empty cache) costs more than it saves
 FLOOR = math.log(1e-12)  # each word's probability is floored as in the authors' retrieval_experiment.py
@@ -115,27 +115,26 @@ def pair_step(h: list[torch.Tensor], c: list[torch.Tensor], total: torch.Tensor,
     return h, c, total + word_logprob(_linear(h[-1], predict.weight), predict.scale, predict.bias, target, keep)
 
 
-def _compiled(fn: Callable) -> Callable:
-    """``fn`` through torch.compile; where that fails (no C++ compiler, say), ``fn`` itself, said once."""
-    compiled = torch.compile(fn, dynamic=True)
+class Compiled:
+    """``fn`` through torch.compile; where that fails (no C++ compiler, say), ``fn`` itself from then on, said once
+    (``failed`` then tells)."""
 
-    def call(*args):
-        nonlocal compiled
-        try:
-            return compiled(*args)
-        except Exception as err:  # noqa: BLE001 - any backend failure: the eager function gives the same result
-            if compiled is fn:
-                raise
-            warnings.warn(f"torch.compile failed on {fn.__name__} ({type(err).__name__}); scoring eagerly")
-            compiled = fn
-            return fn(*args)
+    def __init__(self, fn: Callable):
+        self.fn, self.compiled, self.failed = fn, torch.compile(fn, dynamic=True), False
 
-    return call
+    def __call__(self, *args):
+        if not self.failed:
+            try:
+                return self.compiled(*args)
+            except Exception as err:  # noqa: BLE001 - any backend failure: the eager function gives the same result
+                warnings.warn(f"torch.compile failed on {self.fn.__name__} ({type(err).__name__}); scoring eagerly")
+                self.failed = True
+        return self.fn(*args)
 
 
 @functools.cache
 def _step(compile: bool) -> Callable:
-    return _compiled(pair_step) if compile else pair_step  # compiled once per process
+    return Compiled(pair_step) if compile else pair_step  # compiled once per process
 
 
 def pair_model(captioner: Captioner, precision: str) -> PairModel:
@@ -152,17 +151,6 @@ def pair_model(captioner: Captioner, precision: str) -> PairModel:
     return PairModel(first, _doubled(captioner.layers[first].input.weight).t().float(), static, layers, predict)
 
 
-def checked_precision(precision: str | None, device: torch.device) -> str:
-    """``precision``, or None for the default: int8 on a CPU (its int8 products run at twice bf16's rate), bf16 on
-    other devices; LrcnError for an unknown one or int8 off the CPU."""
-    precision = precision or ("int8" if device.type == "cpu" else "bf16")
-    if precision not in SCORE_PRECISIONS:
-        raise LrcnError(f"--precision {precision}: choose from {', '.join(SCORE_PRECISIONS)}")
-    if precision == "int8" and device.type != "cpu":
-        raise LrcnError(f"--precision int8 scores pairs on a CPU; on {device.type} use bf16")
-    return precision
-
-
 @torch.inference_mode()
 def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, pad: int,
                  precision: str | None = None, captions_per_block: int = 128, images_per_block: int = 8,
@@ -170,13 +158,16 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     """Teacher-forced sum over t of floored log p(target_t | inputs_<=t, image) for every pair.
 
     cond (I, D) the captioner's static input, on the captioner's device, inputs/targets (C, L) -> (I, C) float32 on
-    the CPU. Captions are sorted by length and each block trimmed to its longest. ``precision``: see
-    :func:`checked_precision`.
+    the CPU. Captions are sorted by length and each block trimmed to its longest. ``precision``: int8, bf16 or fp32
+    as given, None for ``auto`` (:func:`lrcn.device.choose_precision` for ``"score"``).
     ``compile``: None compiles the step on grids of ``COMPILE_FROM`` pairs or more. ``progress`` wraps the blocks'
     iterable (a progress bar).
     """
     device = cond.device
-    precision = checked_precision(precision, device)
+    precision = choose_precision("auto", device, "score").value if precision is None else precision
+    if precision not in _STORE:
+        raise ValueError(f"pair_logprob: precision {precision!r} (int8, bf16, fp32 or None)")
+    language = "bf16" if precision != "fp32" and native("bf16", device)[0] else "fp32"  # the language-only layers'
     step = _step(len(cond) * len(targets) >= COMPILE_FROM if compile is None else compile)
     model = pair_model(captioner, precision)
     hidden = captioner.predict.in_features
@@ -192,7 +183,7 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
         if current is None or current[0] != b:  # a new caption block: its language-only layers and gates, once
             width = int(lengths[caps].max())
             tgt = targets[caps, :width].to(device)
-            with autocast(device, "fp32" if precision == "fp32" else "bf16"):
+            with autocast(device, language):
                 x = captioner.embed(inputs[caps, :width].to(device))  # (c, L, E)
                 for layer in captioner.layers[: model.first]:
                     x = layer(x)  # (c, L, H)

@@ -2,7 +2,9 @@
 
 413 a body above the cap, 415 not multipart or a file of the other kind, 422 a bad field or an input the model cannot
 read (not a video, truncated, too long, ...), 404 no such model or page, 503 busy or timed out (with Retry-After).
-Anything else is a bug: 500 ``{"error": "internal error"}``, logged with its traceback on the server only.
+Anything else is a bug (or a library refusing this hardware): 500 with the CLI's one line for it (what failed, and the
+file holding its traceback and ``lrcn doctor``'s report), logged with its traceback on the server; the server stays
+up.
 """
 from __future__ import annotations
 
@@ -57,5 +59,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def bug(request: Request, e: Exception):
-        log.error("%s %s failed", request.method, request.url.path, exc_info=e)
-        return error(500, "internal error")
+        return error(500, bug_line_logged(f"{request.method} {request.url.path}", e))
+
+
+def bug_line_logged(what: str, e: BaseException) -> str:
+    """The one line a client gets for a bug; its traceback goes to the server's log and a crash report."""
+    from lrcn.doctor import bug_line, bug_report
+
+    log.error("%s failed", what, exc_info=e)
+    return bug_line(e, bug_report(e))

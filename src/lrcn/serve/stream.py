@@ -8,7 +8,9 @@ Protocol (``ws://HOST/v1/stream?model=NAME&top_k=5``):
   prediction after that frame (``probs``: every class, in ``classes`` order), each frame through the CNN once;
 - a text message ``{"reset": true}`` starts a new video (the LSTM forgets), answered ``{"reset": true}``;
 - a frame the server cannot read, or has no worker for right now, is answered ``{"frame", "error"}`` and skipped;
-  the stream goes on. A stream silent for ``idle`` seconds is closed.
+  the stream goes on. A stream silent for ``idle`` seconds is closed. A frame that fails inside the model (a bug, or
+  a library refusing this hardware) is answered ``{"frame", "error"}`` with the one line for it, and the stream is
+  closed with code 1011 and that reason (its LSTM state cannot be trusted); the server stays up.
 """
 from __future__ import annotations
 
@@ -22,11 +24,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from lrcn.data.images import load_image
 from lrcn.data.limits import using
 from lrcn.errors import LrcnError
-from lrcn.serve.errors import ApiError, one_line
+from lrcn.serve.errors import ApiError, bug_line_logged, one_line
 from lrcn.serve.work import Busy, TimedOut
 from lrcn.tasks.activity.predictor import top_classes
 
-POLICY, TRY_AGAIN_LATER = 1008, 1013  # WebSocket close codes
+POLICY, INTERNAL_ERROR, TRY_AGAIN_LATER = 1008, 1011, 1013  # WebSocket close codes
 
 router = APIRouter()
 
@@ -90,7 +92,7 @@ async def stream(ws: WebSocket, model: str | None = None, top_k: int = 5):
             index += "error" not in answer
             await ws.send_json(answer)
             if answer.get("closing"):
-                return await ws.close(TRY_AGAIN_LATER)
+                return await ws.close(answer["closing"], answer["error"].encode()[:120].decode(errors="ignore"))
     except asyncio.TimeoutError:
         await ws.close(1000, f"idle for {state.limits.idle:g} s")
     except WebSocketDisconnect:
@@ -106,9 +108,11 @@ async def _frame(state, live, data: bytes, index: int, top_k: int) -> dict:
     except LrcnError as e:
         return {"frame": index, "error": one_line(e)}
     except TimedOut as e:  # the frame may still be running on the stream's LSTM state: the stream cannot go on
-        return {"frame": index, "error": e.detail, "closing": True}
+        return {"frame": index, "error": e.detail, "closing": TRY_AGAIN_LATER}
     except Busy as e:
         return {"frame": index, "error": e.detail}
+    except Exception as e:  # noqa: BLE001 - a bug or the hardware: this stream ends, the server goes on
+        return {"frame": index, "error": bug_line_logged(f"stream frame {index}", e), "closing": INTERNAL_ERROR}
 
 
 def _is_reset(text: str) -> bool:

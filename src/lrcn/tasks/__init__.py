@@ -11,9 +11,12 @@ This module and each ``config`` stay light (no Lightning): the command line read
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import torch
 
 from lrcn.config import arg
-from lrcn.features.spec import PRECISIONS
+from lrcn.device import PRECISIONS, Choice, choose_precision
 
 TASKS = ("activity", "caption", "describe")
 
@@ -27,8 +30,15 @@ class TrainConfig:
     weight_decay: float = arg(1e-2, "AdamW weight decay.", low=0)
     grad_clip: float = arg(5.0, "Clip the gradient norm at this (0: off; the authors clip at 5-25).", low=0)
     seed: int = arg(0, "Seed of the training (initialisation, data order, augmentation).", low=0)
-    precision: str = arg("fp32", "Mixed precision of training (autocast); with --finetune, the CNN's too.",
-                         choices=PRECISIONS)
+    precision: str = arg("auto", "Mixed precision of training (autocast; with --finetune, the CNN's too): auto (bf16 "
+                         "where the hardware has it, fp16 on older GPUs, else fp32; see lrcn doctor), bf16, fp16, "
+                         "fp32.", choices=PRECISIONS)
     finetune: bool = arg(False, "Train the CNN too, end to end (slow on a CPU); default: a frozen CNN's cached features.")
     backbone_lr_mult: float = arg(0.1, "With --finetune: the CNN's learning rate is --lr times this (the authors' 0.1).",
                                   low=0)
+
+
+def resolved(cfg: Any, device: torch.device) -> dict[str, Choice]:
+    """What a task config's ``auto`` options resolve to on ``device``, by key: the CNN's engine and precision (of the
+    feature cache: a fine-tuned run's cache too is the pretrained CNN's) and training's precision."""
+    return {**cfg.features.choices(device), "train.precision": choose_precision(cfg.train.precision, device, "train")}

@@ -19,8 +19,9 @@ def train(cfg: ActivityConfig, run: str | os.PathLike, *, resume: bool = False, 
 
     from lrcn.models.backbones import create_backbone
 
-    with start(run, "activity", cfg, resume=resume, force=force, flags=flags) as r:
-        cfg, dev = r.config, resolve(device)
+    dev = resolve(device)
+    with start(run, "activity", cfg, device=dev, resume=resume, force=force, flags=flags) as r:
+        cfg = r.config
         videos = read_videos(cfg.data)
         f = cfg.features
         feature_dim = create_backbone(f.backbone, pretrained=False, grid=f.grid).feature_dim

@@ -15,7 +15,8 @@ import torch
 from lrcn.data.text import Vocabulary, encode_batch, tokenize
 from lrcn.device import resolve
 from lrcn.metrics.retrieval import normalise_logp, retrieval_metrics
-from lrcn.models.pair_score import checked_precision, pair_logprob
+from lrcn.device import choose_precision
+from lrcn.models.pair_score import pair_logprob
 from lrcn.progress import track
 from lrcn.tasks.caption.evaluate import load_captioner, split_features, unit, update_metrics
 
@@ -45,14 +46,14 @@ def feature_similarity_scores(test_feats: torch.Tensor, caption_bows: torch.Tens
     return unit(test_feats) @ unit(torch.cat(proxies)).T
 
 
-def evaluate_retrieval(run: Path, split: str = "test", limit: int | None = None, precision: str | None = None,
+def evaluate_retrieval(run: Path, split: str = "test", limit: int | None = None, precision: str = "auto",
                        cache: Path | None = None, device: str = "auto") -> dict:
     """Rank the split's captions for each image and images for each caption; update RUN/metrics.json.
 
     Returns {"annotation": {r1, r5, r10, medr}, "search": {...}, "baseline": {"annotation", "search"}, ...}.
     """
     device = resolve(device)
-    precision = checked_precision(precision, device)
+    precision = choose_precision(precision, device, "score").value
     model = load_captioner(run, device)
     vocab = model.vocab
     test, test_feats, train, train_feats = split_features(model, split, cache)

@@ -20,8 +20,9 @@ def train(cfg: CaptionConfig, run: str | os.PathLike, *, resume: bool = False, f
     """Train a captioner into the run folder ``run`` (see :func:`lrcn.runs.start` for the arguments)."""
     import lightning as L
 
-    with start(run, "caption", cfg, resume=resume, force=force, flags=flags) as r:
-        cfg, dev = r.config, resolve(device)
+    dev = resolve(device)
+    with start(run, "caption", cfg, device=dev, resume=resume, force=force, flags=flags) as r:
+        cfg = r.config
         data = CaptionDataModule(cfg, cache, dev)
         data.setup()
         if is_rank_zero():

@@ -30,8 +30,9 @@ def train(cfg: DescribeConfig, run: str | os.PathLike, *, resume: bool = False, 
 
     if cfg.sr.from_run is not None:
         check_sr_from(cfg.sr.from_run)
-    with start(run, "describe", cfg, resume=resume, force=force, flags=flags, keep=("sr",)) as r:
-        cfg, dev = r.config, resolve(device)
+    dev = resolve(device)
+    with start(run, "describe", cfg, device=dev, resume=resume, force=force, flags=flags, keep=("sr",)) as r:
+        cfg = r.config
         intervals, frames, skipped = load_data(cfg, cache, dev)
         if is_rank_zero():
             write_text(r.path / "skipped.txt", "".join(f"{line}\n" for line in skipped))
