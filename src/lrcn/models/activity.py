@@ -36,7 +36,8 @@ class ActivityModelConfig:
 
 
 class FC6(nn.Module):
-    """(Whitening +) linear projection of the frame feature + ReLU + dropout: (B, T, D) -> (B, T, fc6)."""
+    """(Whitening +) linear projection of the frame feature + ReLU + dropout: (B, T, D) -> (B, T, fc6); features
+    already whitened (B, T, k) with ``whitened`` (training on a frozen CNN's cache whitens each frame once)."""
 
     def __init__(self, feature_dim: int, cfg: ActivityModelConfig):
         super().__init__()
@@ -44,8 +45,8 @@ class FC6(nn.Module):
         self.proj = nn.Linear(cfg.pca or feature_dim, cfg.fc6)
         self.drop = nn.Dropout(cfg.fc6_dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(torch.relu(self.proj(self.whiten(x))))
+    def forward(self, x: torch.Tensor, whitened: bool = False) -> torch.Tensor:
+        return self.drop(torch.relu(self.proj(x if whitened else self.whiten(x))))
 
 
 class LRCN(nn.Module):
@@ -62,8 +63,8 @@ class LRCN(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(cfg.hidden, num_classes)
 
-    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
-        h, state = self.lstm(self.fc6(x), state)  # (B, T, hidden)
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None, whitened: bool = False):
+        h, state = self.lstm(self.fc6(x, whitened), state)  # (B, T, hidden)
         return self.classifier(self.drop(h)), state  # (B, T, C)
 
 
@@ -75,8 +76,8 @@ class SingleFrame(nn.Module):
         self.fc6 = FC6(feature_dim, cfg)
         self.classifier = nn.Linear(cfg.fc6, num_classes)
 
-    def forward(self, x: torch.Tensor, state=None):
-        return self.classifier(self.fc6(x)), None  # (B, T, C)
+    def forward(self, x: torch.Tensor, state=None, whitened: bool = False):
+        return self.classifier(self.fc6(x, whitened)), None  # (B, T, C)
 
 
 class ActivityNet(nn.Module):
@@ -88,12 +89,13 @@ class ActivityNet(nn.Module):
         self.head = create_head(feature_dim, num_classes, cfg)
         self.backbone = backbone
 
-    def forward(self, x: torch.Tensor, state=None):
-        """Features (B, T, D), or frames (B, T, 3, S, S) through the CNN first -> (logits (B, T, C), state)."""
+    def forward(self, x: torch.Tensor, state=None, whitened: bool = False):
+        """Features (B, T, D) (or (B, T, k) ``whitened``), or frames (B, T, 3, S, S) through the CNN first ->
+        (logits (B, T, C), state)."""
         if x.dim() == 5:
             b, t = x.shape[:2]
             x = self.backbone(x.flatten(0, 1)).view(b, t, -1)  # (B, T, D)
-        return self.head(x, state)
+        return self.head(x, state, whitened)
 
 
 def create_head(feature_dim: int, num_classes: int, cfg: ActivityModelConfig) -> nn.Module:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import torch
 
+from lrcn.device import choose_precision
 from lrcn.features.extractor import embed
 from lrcn.models.activity import clips_of, per_step_loss, predict_clips
 from lrcn.models.pca import Whiten
 from lrcn.tasks.activity.config import ActivityConfig
-from lrcn.tasks.activity.data import training_frames
+from lrcn.tasks.activity.data import Whitened, training_frames
 from lrcn.tasks.activity.network import build_model
 from lrcn.training import TaskModule
 
@@ -45,10 +46,12 @@ class ActivityModule(TaskModule):
         if stage == "fit" and isinstance(whiten, Whiten):
             dm = self.trainer.datamodule
             whiten.fit(training_frames(dm.cache, dm.train_items))
+            if self.model.backbone is None:  # a frozen CNN: its training clips come whitened, each frame once
+                dm.whitened = Whitened(dm.cache, whiten)
 
     def training_step(self, batch, batch_idx):
-        clips, labels = batch  # (B, L, D) features or (B, L, 3, S, S) uint8 frames, (B,)
-        logits, _ = self.model(clips)  # (B, L, C)
+        clips, labels = batch  # (B, L, D) features ((B, L, k) whitened) or (B, L, 3, S, S) uint8 frames, (B,)
+        logits, _ = self.model(clips, whitened=self.trainer.datamodule.whitened is not None)  # (B, L, C)
         loss = per_step_loss(logits, labels)
         acc = (logits.mean(1).argmax(-1) == labels).float().mean()
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(labels))
@@ -59,7 +62,8 @@ class ActivityModule(TaskModule):
         clips, label = batch  # (1, N, V, L, D), (1,); fine-tuning: frames (1, T, V, 3, S, S)
         if self.model.backbone is not None:
             d = self.cfg.data
-            feats = embed(self.model.backbone, clips[0], self.cfg.features.precision)  # (T, V, D)
+            precision = choose_precision(self.cfg.features.precision, self.device, "cnn").value
+            feats = embed(self.model.backbone, clips[0], precision)  # (T, V, D)
             clips = clips_of(feats, d.clip_len, d.stride)[None]
         _, probs = predict_clips(self.model.head, clips[0])
         self.log("val/video_acc", (probs.argmax() == label[0]).float(), on_epoch=True, batch_size=1,
