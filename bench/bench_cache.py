@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from lrcn.features.store import bytes_per_vector, decode, encode
+from lrcn.doctor import header
 
 UCF101_FRAMES = 2.5e6
 OPTIONS = ("fp16", "torch", "uint8", "pca", "pca-uint8", "every2")  # the keys of options(), and PyTorch's features
@@ -74,6 +75,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="training seeds of every option (the spread of its draws)")
     ap.add_argument("--only", default=",".join(OPTIONS), help=f"comma-separated options: {', '.join(OPTIONS)}")
     args = ap.parse_args()
+    print("\n".join(header()))  # the machine first: every figure below is this one's
     chosen = set(filter(None, args.only.split(",")))
     if not chosen or chosen - set(OPTIONS):
         ap.error(f"--only {args.only!r}: choose one or more of {', '.join(OPTIONS)}")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lrcn.doctor import header
+
 
 def wall(cmd: list[str], repeat: int) -> float:
     times = []
@@ -36,6 +38,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=128, help="image size of the throwaway run (the demo's: 128)")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
+    print("\n".join(header()))  # the machine first: every figure below is this one's
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         from lrcn.data.video import write_video

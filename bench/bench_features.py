@@ -1,10 +1,13 @@
 """The CNN pass, side by side in one run, on the same frames.
 
 1. Engines on the trunk alone (one process, batches back to back, interleaved rounds so that the machine's load hits
-   every engine alike): PyTorch fp32 (the reference) and bf16 autocast (the path before --engine), torch.compile
-   bf16, ONNX Runtime fp32, OpenVINO fp32, bf16 and int8 (NNCF post-training calibration on other frames). Frames/s,
-   and each engine's features against PyTorch fp32's: the cosine per frame on real photos (scikit-image's) and on
-   video frames. With ``--run RUN`` (an activity run, e.g. runs/demo/activity-rgb-lrcn), the run's test accuracy
+   every engine alike): PyTorch fp32 (the reference) and bf16 autocast, torch.compile bf16, ONNX Runtime fp32,
+   OpenVINO fp32, bf16 and int8 (NNCF post-training calibration on other frames). Frames/s, each as a share of this
+   machine's matrix-product rate in its precision (measured first), and each engine's features against PyTorch
+   fp32's: the cosine per frame on real photos (scikit-image's) and on video frames. The defaults are marked (auto's
+   engine and precision, and auto's precision on ``--engine torch``), each with its rate over the fastest of its
+   engine. A bf16 path this CPU has no bf16 dot products for runs one round (PyTorch emulates it, slowly) or not at
+   all (OpenVINO: it runs such a model in fp32 on a real AVX2 CPU, and crashes when held to AVX2 by the switch). With ``--run RUN`` (an activity run, e.g. runs/demo/activity-rgb-lrcn), the run's test accuracy
    with its test features computed by each engine (at the run's image size; int8 calibrated at that size too).
 2. The whole ``lrcn features`` pass on real-format videos (MPEG-4 AVI, 320x240, 25 fps; ``lrcn synth actions``):
    PyTorch bf16 vs the default engine, 1 process vs ``torchrun --nproc_per_node 2``; then the flow stream (optical
@@ -31,20 +34,23 @@ import numpy as np
 import torch
 
 from lrcn.data.transforms import crop_views, to_tensor
+from lrcn.device import choose_engine, choose_precision, engine_precision, native
+from lrcn.doctor import flops_per_frame, header, matmul_rate
 from lrcn.features.engines import ov_core, torch_engine
 from lrcn.features.extractor import Extractor, run_batches
 from lrcn.features.spec import FeatureSpec
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "cat")
 ENGINES = {  # name -> (engine, precision) of an Extractor; None: built here
-    "torch fp32 (reference)": ("torch", "fp32"),
-    "torch bf16 (before)": ("torch", "bf16"),
+    "torch fp32": ("torch", "fp32"),  # the reference
+    "torch bf16": ("torch", "bf16"),
     "torch.compile bf16": None,
     "onnxruntime fp32": ("onnxruntime", "fp32"),
     "openvino fp32": ("openvino", "fp32"),
-    "openvino bf16 (default)": ("openvino", "bf16"),
+    "openvino bf16": ("openvino", "bf16"),
     "openvino int8 (NNCF)": None,
 }
+CPU = torch.device("cpu")
 
 
 def photos(size: int) -> torch.Tensor:
@@ -67,7 +73,10 @@ def video_frames(videos: list[Path], size: int) -> torch.Tensor:
 
 def build_engines(size: int, skip: set[str], calibration: torch.Tensor, root: Path) -> dict:
     engines = {}
+    bf16 = native("bf16", CPU)[0]
     for name, how in ENGINES.items():
+        if "bf16" in name and not bf16 and not name.startswith("torch "):
+            continue  # OpenVINO runs it in fp32 on a real AVX2 CPU; torch.compile: as slow as torch bf16 here
         if how is not None:
             engine, precision = how
             engines[name] = Extractor(FeatureSpec(image_size=size, engine=engine, precision=precision), "cpu",
@@ -96,13 +105,25 @@ def int8_engine(size: int, calibration: torch.Tensor, root: Path):
     return lambda x: torch.from_numpy(np.asarray(request.infer({0: x.numpy()})[0], np.float16))
 
 
+def default_rows() -> dict[str, str]:
+    """The rows the defaults run here: auto's engine and precision, and auto's precision on ``--engine torch``."""
+    engine = choose_engine("auto", CPU).value
+    return {f"torch {choose_precision('auto', CPU, 'cnn').value}": "--engine torch's default",
+            f"{engine} {engine_precision(engine, 'auto', CPU).value}": "the default (auto)"}
+
+
 def speed(engines: dict, frames: torch.Tensor, rounds: int) -> dict[str, float]:
-    """Median frames/s of each engine on ``frames`` (one batch a call), rounds interleaved across engines."""
-    for run in engines.values():
-        run(frames)  # warm up (torch.compile compiles here)
+    """Median frames/s of each engine on ``frames`` (one batch a call), rounds interleaved across engines; an emulated
+    precision (bf16 without bf16 dot products) one round."""
+    emulated = {n for n in engines if "bf16" in n and not native("bf16", CPU)[0]}
+    for name, run in engines.items():
+        if name not in emulated:
+            run(frames)  # warm up (torch.compile compiles here)
     times: dict[str, list[float]] = {n: [] for n in engines}
-    for _ in range(rounds):
+    for r in range(rounds):
         for name, run in engines.items():
+            if name in emulated and r:
+                continue
             t0 = time.perf_counter()
             run(frames)
             times[name].append(time.perf_counter() - t0)
@@ -111,7 +132,7 @@ def speed(engines: dict, frames: torch.Tensor, rounds: int) -> dict[str, float]:
 
 def cosines(engines: dict, frames: torch.Tensor, batch: int) -> dict[str, np.ndarray]:
     feats = {n: run_batches(run, frames, batch).float() for n, run in engines.items()}
-    ref = feats["torch fp32 (reference)"]
+    ref = feats["torch fp32"]
     return {n: torch.nn.functional.cosine_similarity(f, ref).numpy() for n, f in feats.items()}
 
 
@@ -168,7 +189,9 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated: compile, int8, pass")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("\n".join(header()))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    bounds = {p: matmul_rate(p) for p in ("fp32", "bf16")}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         from lrcn.data.synthetic.actions import write_actions
@@ -181,14 +204,25 @@ def main() -> None:
         rates = speed(engines, real[: args.batch], args.rounds)
         cos_real, cos_video = cosines(engines, real, args.batch), cosines(engines, frames, args.batch)
         acc = run_accuracy(args.run, skip, videos, tmp) if args.run else {}
-        base = rates["torch bf16 (before)"]
-        print(f"\n1. The CNN alone (EfficientNet-Lite0, {args.size} px, batch {args.batch}, median of {args.rounds}): "
-              f"cosine to fp32 per frame on {len(real)} photo crops and {len(frames)} video frames")
-        print(f"{'engine':26} {'frames/s':>9} {'x before':>9} {'photos min':>11} {'mean':>7} {'video min':>10}"
-              + (f" {'test acc':>9}" if acc else ""))
+        base = rates["torch fp32"]
+        flops = flops_per_frame(Extractor(FeatureSpec(image_size=args.size), CPU).backbone.eval(), args.size)
+        defaults = default_rows()
+        print(f"\n1. The CNN alone (EfficientNet-Lite0, {args.size} px, {flops / 1e9:.2f} GFLOP a frame, batch "
+              f"{args.batch}, median of {args.rounds}): cosine to fp32 per frame on {len(real)} photo crops and "
+              f"{len(frames)} video frames; matmul bound: "
+              + ", ".join(f"{p} {r:.0f} GFLOP/s" for p, r in bounds.items()))
+        print(f"{'engine':26} {'frames/s':>9} {'x fp32':>7} {'of bound':>9} {'photos min':>11} {'mean':>7} "
+              f"{'video min':>10}" + (f" {'test acc':>9}" if acc else ""))
         for n in engines:
-            print(f"{n:26} {rates[n]:9.0f} {rates[n] / base:9.2f} {cos_real[n].min():11.4f} {cos_real[n].mean():7.4f} "
-                  f"{cos_video[n].min():10.4f}" + (f" {acc[n]:9.1%}" if n in acc else ""))
+            share = rates[n] * flops / 1e9 / bounds["bf16" if "bf16" in n else "fp32"]
+            group = [rates[m] for m in engines if m.split()[0] == n.split()[0]]  # the same engine's precisions
+            mark = f"  <- {defaults[n]}, {rates[n] / max(group):.2f} of its engine's fastest" if n in defaults else ""
+            print(f"{n:26} {rates[n]:9.0f} {rates[n] / base:7.2f} {share:9.1%} {cos_real[n].min():11.4f} "
+                  f"{cos_real[n].mean():7.4f} {cos_video[n].min():10.4f}" + (f" {acc[n]:9.1%}" if n in acc else "")
+                  + mark)
+        skipped = [n for n in ENGINES if n not in engines and "bf16" in n and not native("bf16", CPU)[0]]
+        if skipped:
+            print(f"not run ({native('bf16', CPU)[1]}): {', '.join(skipped)}")
         if "pass" in skip:
             return
         print(f"\n2. The whole `lrcn features` pass: {len(videos)} videos x 24 frames, 320x240 MPEG-4, {args.size} px "

@@ -20,6 +20,7 @@ import numpy as np
 
 from lrcn.data.flow import METHODS, FlowCache, compute_flow, render_flow
 from lrcn.data.video import write_video
+from lrcn.doctor import header
 
 UCF101_FRAMES = 2_500_000
 UCF101_VIDEOS = 13_320
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60, help="frames per video for the cache builder")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    print("\n".join(header()))  # the machine first: every figure below is this one's
 
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads; 320x240 frames\n")
     print(f"{'method':10s} {'pairs/s':>9s}   UCF101 (~2.5 M frames, one process)")

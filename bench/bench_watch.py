@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lrcn.doctor import header
+
 WINDOW = 16
 
 
@@ -99,6 +101,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=128, help="image size of the throwaway run (the demo's: 128)")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    print("\n".join(header()))  # the machine first: every figure below is this one's
     results = {"watch --every 1": [], "watch --every 8": [], "naive 16-frame window": []}
     with tempfile.TemporaryDirectory() as tmp:
         predictor, run = predictor_of(args.run, Path(tmp), args.size)

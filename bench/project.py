@@ -1,8 +1,8 @@
 """The bill for the real data sets, from rates measured in this run on this machine.
 
 Measured here, now: the whole feature pass (decode + CNN, 224 px, real-format 320x240 MPEG-4 videos) with the
-default engine and with PyTorch bf16 (the path before --engine); DIS optical flow in 2 worker processes; the
-scaling of the sharded pass from 1 to 2 processes of one thread each (``torchrun``); LRCN training on cached features
+default engine and with PyTorch (--engine torch, at the precision auto picks here); DIS optical flow in 2 worker
+processes; the scaling of the sharded pass from 1 to 2 processes of one thread each (``torchrun``); LRCN training on cached features
 and end-to-end fine-tuning (clips/s); caption training on cached features and beam-5 decoding (images/s). Then
 UCF101 split 1 (RGB + flow + fusion, frozen and --finetune), COCO captioning (Karpathy split) and TACoS multilevel in
 hours and gigabytes, for 1 process (this machine's 2 cores) and for N such processes (each with 2 cores).
@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_activity import finetuning, head_rate, timed  # noqa: E402
 from bench_features import features_pass  # noqa: E402
 
+from lrcn.device import autocast, choose_precision  # noqa: E402
+from lrcn.doctor import header  # noqa: E402
 from lrcn.features.store import bytes_per_vector  # noqa: E402
 
 D = 1280 * 9  # a 3x3 grid of Lite0 features
@@ -55,8 +57,9 @@ def flow_rate(paths: list[Path], root: Path) -> float:
     return frames / (time.perf_counter() - start)
 
 
-def caption_rates(feature_dim: int, batch: int = 20) -> tuple[float, float]:
-    """(caption training images/s on cached features, beam-5 decoding images/s), LRCN2f at the default width."""
+def caption_rates(feature_dim: int, precision: str, batch: int = 20) -> tuple[float, float]:
+    """(caption training images/s on cached features in ``precision``, beam-5 decoding images/s), LRCN2f at the
+    default width."""
     from lrcn.models.captioner import CaptionModelConfig, ImageCaptioner
     from lrcn.models.decoding import beam_search
 
@@ -67,7 +70,7 @@ def caption_rates(feature_dim: int, batch: int = 20) -> tuple[float, float]:
     words = torch.randint(4, vocab, (len(owner), 12))
 
     def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast(torch.device("cpu"), precision):
             logits = model.captioner(model.encode(feats)[owner], words)
         loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), words.flatten())
         opt.zero_grad()
@@ -86,7 +89,9 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=2, help="videos per class of the timed pass (12 classes x 24 frames)")
     ap.add_argument("--skip-finetune", action="store_true")
     args = ap.parse_args()
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
+    print("\n".join(header()))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    train = choose_precision("auto", torch.device("cpu"), "train").value  # the defaults' precision here
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         from lrcn.data.synthetic.actions import write_actions
@@ -98,13 +103,13 @@ def main() -> None:
         flow = flow_rate(paths, tmp)
         one = features_pass(data, tmp / "cache", 224, "auto", 1, 1, "rgb", threads=1)["rate"]
         two = features_pass(data, tmp / "cache", 224, "auto", 2, 1, "rgb", threads=1)["rate"]
-        head = head_rate(D, 24)
+        head = head_rate(D, 24, train)
         frames = torch.randint(0, 256, (64, 3, 224, 224), dtype=torch.uint8)
-        tune = float("nan") if args.skip_finetune else finetuning("efficientnet_lite0", frames, batch=4)
-        cap_train, cap_beam = caption_rates(D)
+        tune = float("nan") if args.skip_finetune else finetuning("efficientnet_lite0", frames, 4, train)
+        cap_train, cap_beam = caption_rates(D, train)
     efficiency = two / (2 * one)
-    print(f"\nMeasured here: feature pass {rgb:.0f} frames/s (default engine; CNN busy {busy:.0%}), {before:.0f} with "
-          f"PyTorch bf16 ({rgb / before:.1f}x); DIS flow {flow:.0f} frames/s (2 workers); 2 processes of 1 thread did "
+    print(f"\nMeasured here (training in {train}, auto's choice): feature pass {rgb:.0f} frames/s (default engine; "
+          f"CNN busy {busy:.0%}), {before:.0f} with PyTorch ({rgb / before:.1f}x); DIS flow {flow:.0f} frames/s (2 workers); 2 processes of 1 thread did "
           f"{two / one:.2f}x 1 process of 1 thread (split efficiency {efficiency:.0%}); LRCN on cached features "
           f"{head:.0f} clips/s; fine-tuning {tune:.2f} clips/s (224 px); captioning {cap_train:.0f} images/s training, "
           f"{cap_beam:.1f} images/s beam 5.")
