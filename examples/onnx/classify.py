@@ -9,12 +9,9 @@ fails (the others still run; exit 1).
 """
 from __future__ import annotations
 
-import argparse
-import json
-
 import numpy as np
 
-from lrcn_export import PROVIDERS, Export, Failure, centre_crop, run, say_error, top_classes, video_frames
+from lrcn_export import Export, answer_each, arguments, centre_crop, run, top_classes, video_frames
 
 
 def clip_starts(frames: int, length: int, stride: int) -> list[int]:
@@ -38,27 +35,16 @@ def classify(export: Export, path: str, top_k: int) -> dict:
 
 
 def main() -> bool:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("export", help="a folder written by lrcn export RUN OUT --format onnx (an activity run)")
-    parser.add_argument("videos", nargs="+")
+    parser = arguments(__doc__, "activity", "videos")
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--json", action="store_true", help="JSON Lines, as lrcn classify --json")
-    parser.add_argument("--provider", choices=PROVIDERS, default="onnxruntime")
     args = parser.parse_args()
     export = Export(args.export, "activity", args.provider)
-    failed = False
-    for path in args.videos:
-        try:
-            answer = {"path": path, **classify(export, path, args.top_k)}
-        except Failure as e:
-            answer, failed = {"path": path, "error": str(e)}, True
-            say_error(str(e))
-        if args.json:
-            print(json.dumps(answer), flush=True)
-        elif "error" not in answer:
-            top = ", ".join(f"{t['label']} {t['score']:.2f}" for t in answer["top"])
-            print(f"{path}: {answer['label']} ({answer['score']:.2f})  [{top}]", flush=True)
-    return failed
+
+    def human(answer: dict) -> str:
+        top = ", ".join(f"{t['label']} {t['score']:.2f}" for t in answer["top"])
+        return f"{answer['path']}: {answer['label']} ({answer['score']:.2f})  [{top}]"
+
+    return answer_each(args.videos, lambda path: classify(export, path, args.top_k), args.json, human)
 
 
 if __name__ == "__main__":

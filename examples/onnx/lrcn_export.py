@@ -7,6 +7,7 @@ lrcn: this file is the reference to port to C++, Java or JavaScript. Everything 
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -45,8 +46,9 @@ class Graph:
 
 
 class Export:
-    """An export folder: ``config`` (its "onnx" section), ``cnn`` and ``step`` (:class:`Graph`), after checking that
-    it is an ONNX export of ``task`` and that every graph's sha256 is the one config.json names."""
+    """An export folder: ``config`` (its "onnx" section), ``graphs`` (name -> :class:`Graph`: ``cnn``, ``step`` and
+    describe's ``encode``), after checking that it is an ONNX export of ``task`` and that every graph's sha256 is the
+    one config.json names."""
 
     def __init__(self, folder: str, task: str, provider: str = "onnxruntime"):
         folder = Path(folder)
@@ -64,7 +66,7 @@ class Export:
             raise Failure(f"{folder}: a {config.get('task')} model, not a{'n' if task[0] in 'aeiou' else ''} {task} "
                           "model")
         self.config = config["onnx"]
-        graphs = {}
+        self.graphs = {}
         for key, graph in self.config["graphs"].items():
             file = folder / graph["file"]
             if not file.is_file():
@@ -73,8 +75,8 @@ class Export:
             if digest != graph["sha256"]:
                 raise Failure(f"{file}: sha256 {digest[:12]}... is not config.json's {graph['sha256'][:12]}...: the "
                               "graph was changed or damaged")
-            graphs[key] = Graph(file, provider)
-        self.cnn, self.step = graphs["cnn"], graphs["step"]
+            self.graphs[key] = Graph(file, provider)
+        self.cnn, self.step = self.graphs["cnn"], self.graphs["step"]
         self.state_names = [s["name"] for s in self.config["state"]]  # h1, c1, ...: each (N, H)
 
     def zero_state(self, n: int) -> dict[str, np.ndarray]:
@@ -164,6 +166,41 @@ def top_classes(probs: np.ndarray, classes: list[str], k: int) -> dict:
 
 def say_error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def arguments(doc: str, task: str, inputs: str, many: bool = True) -> argparse.ArgumentParser:
+    """The options every runner takes: the export, its inputs (or one), --json and --provider."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("export", help=f"a folder written by lrcn export RUN OUT --format onnx (a {task} run)")
+    parser.add_argument(inputs, nargs="+" if many else None)
+    parser.add_argument("--json", action="store_true", help="JSON Lines, as lrcn's own command with --json")
+    parser.add_argument("--provider", choices=PROVIDERS, default="onnxruntime")
+    return parser
+
+
+def show(answer: dict, as_json: bool, human) -> bool:
+    """Print one answer as lrcn's commands do: an error on stderr (and as its JSON line with --json), else its JSON
+    line or ``human(answer)``; True for an error."""
+    if "error" in answer:
+        say_error(answer["error"])
+    if as_json:
+        print(json.dumps(answer), flush=True)
+    elif "error" not in answer:
+        print(human(answer), flush=True)
+    return "error" in answer
+
+
+def answer_each(paths: list[str], answer, as_json: bool, human) -> bool:
+    """``answer(path)`` for each path in order, each shown as it comes; a Failure answers its path alone. True if
+    any failed."""
+    failed = False
+    for path in paths:
+        try:
+            result = {"path": path, **answer(path)}
+        except Failure as e:
+            result = {"path": path, "error": str(e)}
+        failed |= show(result, as_json, human)
+    return failed
 
 
 def run(main) -> None:

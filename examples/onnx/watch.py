@@ -9,20 +9,15 @@ of ``lrcn classify RUN VIDEO --json --timeline`` (a video's final label remains 
 """
 from __future__ import annotations
 
-import argparse
 import json
 
-from lrcn_export import PROVIDERS, Export, centre_crop, run, top_classes, video_frames
+from lrcn_export import Export, arguments, centre_crop, run, top_classes, video_frames
 
 
 def main() -> bool:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("export", help="a folder written by lrcn export RUN OUT --format onnx (an activity run)")
-    parser.add_argument("source")
+    parser = arguments(__doc__, "activity", "source", many=False)
     parser.add_argument("--every", type=int, default=8, help="print the running label every N frames")
     parser.add_argument("--top-k", type=int, default=5)
-    parser.add_argument("--json", action="store_true", help="JSON Lines, as lrcn watch --json")
-    parser.add_argument("--provider", choices=PROVIDERS, default="onnxruntime")
     args = parser.parse_args()
     export = Export(args.export, "activity", args.provider)
     size, classes = export.config["input"], export.config["classes"]

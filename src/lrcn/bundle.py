@@ -13,8 +13,8 @@ An export (``lrcn export RUN OUT``) is the Hugging Face ``save_pretrained`` layo
     OUT/vocab.json          the word list (caption, describe)
     OUT/README.md           a model card: what it is, its classes or vocabulary, its metrics when evaluated
 
-``--format onnx`` writes ONNX graphs instead (``cnn.onnx``, ``step.onnx`` and an ``"onnx"`` section in
-``config.json``, :mod:`lrcn.deploy`) for runtimes without Python; ``both`` writes the two payloads into one folder.
+``--format onnx`` writes ONNX graphs instead (``cnn.onnx``, ``step.onnx`` (+ ``encode.onnx``) and an ``"onnx"``
+section in ``config.json``, :mod:`lrcn.deploy`) for runtimes without Python; ``both`` writes the two payloads into one folder.
 An ONNX-only folder is not for ``lrcn.load``: it says so in one line.
 """
 from __future__ import annotations
@@ -124,6 +124,8 @@ def export(run: str | os.PathLike, out: str | os.PathLike, format: str = "safete
 
     if format not in FORMATS:
         raise LrcnError(f"--format {format}: choose from {', '.join(FORMATS)}")
+    if sample is not None and "onnx" not in FORMATS[format]:
+        raise LrcnError("--sample: the ONNX graphs' check; give it with --format onnx or both")
     bundle = open_bundle(run)
     if bundle.exported:
         raise LrcnError(f"{run}: already an export; copy the folder")
@@ -167,8 +169,8 @@ def model_card(bundle: Bundle, payloads: tuple[str, ...] = ("safetensors",)) -> 
     """A short README for an export: what the model is, what it was trained on, and its metrics if evaluated."""
     cfg, info = bundle.config, bundle.info
     runner, needs = {"activity": ("classify.py path/to/this/folder input.mp4", "onnxruntime, numpy and av"),
-                     "caption": ("caption.py path/to/this/folder input.jpg", "onnxruntime, numpy and Pillow")
-                     }.get(bundle.task, ("", ""))
+                     "caption": ("caption.py path/to/this/folder input.jpg", "onnxruntime, numpy and Pillow"),
+                     "describe": ("describe.py path/to/this/folder input.mp4", "onnxruntime, numpy and av")}[bundle.task]
     usage = ["Load it with:", "", "```python", "import lrcn", "", "model = lrcn.load(\"path/to/this/folder\")",
              "print(model.predict(\"input.mp4\"))  # an image for a caption model", "```", ""] \
         if "safetensors" in payloads else []
@@ -189,8 +191,8 @@ def model_card(bundle: Bundle, payloads: tuple[str, ...] = ("safetensors",)) -> 
                              indent=2), "```"]
     files = ["`config.json` (run config and model info)"]
     files += ["`model.safetensors` (weights)"] if "safetensors" in payloads else []
-    files += [("`cnn.onnx` and `step.onnx` (ONNX graphs: run them with `examples/onnx/` of lrcn, or any ONNX runtime; "
-               "`config.json`'s `onnx` section says how)")] if "onnx" in payloads else []
+    files += [("`*.onnx` (ONNX graphs: run them with `examples/onnx/` of lrcn, or any ONNX runtime; `config.json`'s "
+               "`onnx` section says how)")] if "onnx" in payloads else []
     files += ["`vocab.json` (words)"] if (bundle.path / "vocab.json").is_file() else []
     lines += ["", f"Files: {', '.join(files)}."]
     return "\n".join(lines) + "\n"

@@ -1,5 +1,5 @@
 """``lrcn export RUN OUT [--format safetensors|onnx|both]``: a folder anyone can ``lrcn.load`` (config.json +
-model.safetensors), ONNX graphs for runtimes without Python (cnn.onnx + step.onnx), or both in one folder."""
+model.safetensors), ONNX graphs for runtimes without Python (cnn.onnx, step.onnx; encode.onnx), or both in one folder."""
 from pathlib import Path
 from typing import Optional
 
@@ -10,10 +10,12 @@ from lrcn.cli.apps import app
 
 @app.command()
 def export(
-    run: Path = typer.Argument(..., help="A trained run folder (any task; --format onnx: activity or caption)."),
-    out: Path = typer.Argument(..., help="New folder to write: config.json, README.md, the payload (model.safetensors; cnn.onnx, step.onnx), vocab.json."),
-    format: str = typer.Option("safetensors", "--format", help="safetensors (for lrcn.load), onnx (cnn.onnx and "
-                               "step.onnx, for ONNX Runtime, OpenVINO, TensorRT: docs/onnx.md) or both."),
+    run: Path = typer.Argument(..., help="A trained run folder (any task; --format onnx: any but a flow stream)."),
+    out: Path = typer.Argument(..., help="New folder to write: config.json, README.md, the payload (model.safetensors; "
+                               "*.onnx), vocab.json."),
+    format: str = typer.Option("safetensors", "--format", help="safetensors (for lrcn.load), onnx (cnn.onnx, step.onnx "
+                               "and describe's encode.onnx, for ONNX Runtime, OpenVINO, TensorRT: docs/onnx.md) or "
+                               "both."),
     sample: Optional[Path] = typer.Option(None, help="With onnx: the video or image the graphs are checked on against "
                                           "the PyTorch model [default: an embedded synthetic one]."),
 ) -> None:

@@ -53,3 +53,16 @@ class CaptionStep(nn.Module):
     def forward(self, words: torch.Tensor, cond: torch.Tensor, *state: torch.Tensor):
         logits, new = self.captioner.step(words, state, cond)
         return (logits.float().log_softmax(-1), *new)
+
+
+class DescribeEncoder(nn.Module):
+    """An interval's frame features (N, n, D) -> the decoder's static input (N, E), the CRF's MAP tuple (N, K) int64
+    and every slot's marginals, concatenated in slot order (N, sum n_k): :meth:`lrcn.models.describer.DescribeNet.infer`
+    (the whitening, the SR classifiers, Viterbi and forward-backward over the chain CRF)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, feats: torch.Tensor):
+        return self.net.infer(feats)

@@ -3,7 +3,7 @@ on the same frames, and the export is refused if any probability differs by more
 
 Activity: every class probability at every step of every test clip (each from the zero state), and of the timeline
 (the state carried over the whole video). Captioning: every word's probability at every step of the greedy caption
-PyTorch decodes (the ONNX step fed the same words). The frames are the user's (``--sample``) or an embedded
+PyTorch decodes (the ONNX step fed the same words). Describe: the same, and every SR slot's marginals. The frames are the user's (``--sample``) or an embedded
 synthetic video or image, decoded and cropped by lrcn as ``lrcn classify`` / ``lrcn caption`` would.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def check(task: str, predictor, graphs: dict[str, Path], sample: str | Path | No
 
     sessions = {k: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]) for k, p in graphs.items()}
     x, where = (sample, str(sample)) if sample is not None else embedded(task, predictor)
-    worst, count = (_activity if task == "activity" else _caption)(predictor, sessions, x)
+    worst, count = {"activity": _activity, "caption": _caption, "describe": _describe}[task](predictor, sessions, x)
     if not worst <= TOLERANCE:  # NaN fails too
         raise LrcnError(f"{predictor.bundle.path}: the ONNX graphs differ from the PyTorch model on {where}: max "
                         f"|Δp| {worst:.2g} above {TOLERANCE:g}; nothing written")
@@ -36,12 +36,13 @@ def check(task: str, predictor, graphs: dict[str, Path], sample: str | Path | No
 
 
 def embedded(task: str, predictor) -> tuple[np.ndarray, str]:
-    """A synthetic video of two test clips (activity) or a synthetic scene (captioning), as decoded frames."""
-    if task == "activity":
+    """A synthetic video of two test clips (activity; describe: 24 frames) or a synthetic scene (captioning), as
+    decoded frames."""
+    if task != "caption":
         from lrcn.data.synthetic.actions import render
 
-        data = predictor.streams[0].cfg.data
-        frames = data.clip_len + data.stride
+        data = predictor.streams[0].cfg.data if task == "activity" else None
+        frames = data.clip_len + data.stride if data else 24
         return render([0, 0, 0, 1], [0, 0, 0, 0, 2], 0, False, frames), f"an embedded synthetic video ({frames} frames)"
     from lrcn.data.synthetic.scenes import make_scene, render
 
@@ -75,19 +76,36 @@ def _activity(predictor, sessions, x: Input) -> tuple[float, int]:
 
 @torch.inference_mode()
 def _caption(predictor, sessions, x: Input) -> tuple[float, int]:
-    from lrcn.models.decoding import greedy
-
-    model, vocab = predictor.model, predictor.vocab
+    model = predictor.model
     crop = predictor.prepare(x, name_of(x))  # (3, S, S) uint8
     cond = model.encode(embed(predictor.extractor.backbone, crop[None], "fp32").float())  # (1, E)
-    tokens, _ = greedy(model.captioner, cond, vocab.bos, vocab.eos, predictor.cfg.data.max_len + 1)
+    image = sessions["cnn"].run(None, {"frames": crop.permute(1, 2, 0)[None].numpy()})[0]  # (1, E)
+    return _decoded(predictor, model.captioner, cond, sessions["step"], image)
+
+
+@torch.inference_mode()
+def _describe(predictor, sessions, x: Input) -> tuple[float, int]:
+    crops = predictor.prepare(x, name_of(x))  # (n, 3, S, S) uint8: the frames sampled from the video
+    feats = embed(predictor.extractor.backbone, crops, "fp32").float()  # (n, D)
+    cond, _, marginals = predictor.model.infer(feats[None])  # (1, E), (1, K), (1, sum n_k)
+    got_feats = sessions["cnn"].run(None, {"frames": crops.permute(0, 2, 3, 1).numpy()})[0]  # (n, D)
+    image, _, got_marginals = sessions["encode"].run(None, {"features": got_feats[None]})
+    worst, count = _decoded(predictor, predictor.model.describer.decoder, cond, sessions["step"], image)
+    return max(worst, float(np.abs(got_marginals - marginals.numpy()).max())), count + marginals.numel()
+
+
+def _decoded(predictor, captioner, cond: torch.Tensor, step, image: np.ndarray) -> tuple[float, int]:
+    """Every word probability of every step of the greedy sentence PyTorch decodes from ``cond`` (1, E), and of
+    ``step`` (ONNX) fed the same words and ``image``, its own graphs' image input: (max |Δp|, probabilities)."""
+    from lrcn.models.decoding import greedy
+
+    vocab = predictor.vocab
+    tokens, _ = greedy(captioner, cond, vocab.bos, vocab.eos, predictor.cfg.data.max_len + 1)
     words = [vocab.bos, *tokens[0].tolist()[:-1]]  # what each step reads
-    cnn, step = sessions["cnn"], sessions["step"]
-    image = cnn.run(None, {"frames": crop.permute(1, 2, 0)[None].numpy()})[0]  # (1, E)
-    state, onnx_state = model.captioner.init_state(1), zero_state(step, 1)
+    state, onnx_state = captioner.init_state(1), zero_state(step, 1)
     worst = 0.0
     for w in words:
-        logits, state = model.captioner.step(torch.tensor([w]), state, cond)
+        logits, state = captioner.step(torch.tensor([w]), state, cond)
         out = step.run(None, {"words": np.array([w]), "image": image, **onnx_state})
         onnx_state = dict(zip(onnx_state, out[1:]))
         worst = max(worst, float(np.abs(np.exp(out[0]) - logits.float().softmax(-1).numpy()).max()))

@@ -1,30 +1,31 @@
-"""The ONNX payload of an export (``lrcn export RUN OUT --format onnx``): two graphs and the ``"onnx"`` section of
+"""The ONNX payload of an export (``lrcn export RUN OUT --format onnx``): the graphs and the ``"onnx"`` section of
 ``config.json``, which holds everything a runner needs and nothing it must guess.
 
-    cnn.onnx   frames (N, S, S, 3) uint8 RGB -> activity: features (N, D); captioning: the image input (N, E)
-    step.onnx  activity: features (N, T, D), h1, c1 (N, H) -> probs (N, T, C), h1_new, c1_new
-               captioning: words (N,) int64, image (N, E), h1, c1, h2, c2, ... (N, H) -> logp (N, V), h1_new, ...
+    cnn.onnx     frames (N, S, S, 3) uint8 RGB -> activity, describe: features (N, D); captioning: image (N, E)
+    step.onnx    activity: features (N, T, D), h1, c1 (N, H) -> probs (N, T, C), h1_new, c1_new
+                 captioning, describe: words (N,) int64, image (N, E), h1, c1, h2, ... (N, H) -> logp (N, V), h1_new, ...
+    encode.onnx  describe: features of n frames (N, n, D) -> image (N, E), labels (N, K) int64, marginals (N, sum n_k)
 
-Both are fp32, opset :data:`OPSET`, with dynamic N (and T): one step graph serves a whole clip and a live stream one
-frame at a time. The section names each graph's sha256, the classes or the vocabulary, the input size and the resize
-and crop rule, the clip length and stride and the clip-averaging rule (or the decoding rule), and the state.
+All fp32, opset :data:`OPSET`, with dynamic N (and T): one step graph serves a whole clip and a live stream one frame
+at a time. The section names each graph's sha256, the classes, vocabulary or SR labels, the input size and the
+resize and crop rule, the clip length and stride and the clip-averaging rule (or the decoding rule), and the state.
 Single runs only: a fused prediction (RGB + flow) is two exports whose video probabilities the caller averages, and
-a flow stream is refused (the runner computes no optical flow); describe runs are not exported (docs/onnx.md).
+a flow stream is refused (the runner computes no optical flow).
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import torch
 
 from lrcn.bundle import Bundle
 from lrcn.deploy.graph import sha256, to_onnx
-from lrcn.deploy.nets import ActivityStep, CaptionStep, FrameCNN
+from lrcn.deploy.nets import ActivityStep, CaptionStep, DescribeEncoder, FrameCNN
 from lrcn.errors import LrcnError, a
 from lrcn.features.spec import FeatureSpec
 
 OPSET = 18  # read by ONNX Runtime >= 1.14 (and its web and mobile builds), OpenVINO >= 2023.0, TensorRT >= 8.6
-TASKS = ("activity", "caption")
 
 VIDEO_RESIZE = ("each decoded frame is converted to RGB and scaled to decode_size x decode_size in one FFmpeg "
                 "swscale call, bilinear, aspect ratio ignored (PyAV: frame.to_ndarray(format='rgb24', "
@@ -39,23 +40,20 @@ AVERAGE = ("each clip runs from the zero state; the video's probabilities are th
            "probabilities over all steps of all clips; the label is their argmax, top-k their k largest (first index "
            "wins a tie)")
 TIMELINE = "the running label: step.onnx over the video's frames in order, the state carried, from the zero state"
+FRAMES = "the n frames at indices round(linspace(0, T - 1, n)) of the video's T frames, in order"
 DECODE = ("start with `bos` and the zero state; each step feeds the previous word; greedy takes the argmax; a sentence "
           "ends at `eos` or after `steps` steps; its score is the sum of the log-probabilities of its words and of "
           "the final eos; beam search keeps the `beam` best partial sentences, a finished one kept with its score")
 
 
 def write_onnx(bundle: Bundle, folder: Path, sample: str | Path | None = None) -> dict:
-    """Write ``cnn.onnx`` and ``step.onnx`` of ``bundle`` into ``folder``, check them against the PyTorch model on
-    ``sample`` (a video or image file; None: an embedded one) and return the ``"onnx"`` section of ``config.json``;
-    LrcnError if the task cannot be exported or the graphs do not match the model."""
+    """Write the graphs of ``bundle`` into ``folder``, check them against the PyTorch model on ``sample`` (a video or
+    image file; None: an embedded one) and return the ``"onnx"`` section of ``config.json``; LrcnError for a flow
+    stream, or if the graphs do not match the model."""
     from lrcn.deploy import parity
 
-    if bundle.task not in TASKS:
-        raise LrcnError(f"{bundle.path}: {a(bundle.task)} run; --format onnx exports activity and caption runs")
-    import importlib
-
     predictor = importlib.import_module(f"lrcn.tasks.{bundle.task}.predictor").load_predictor(bundle, device="cpu")
-    section, nets = (_activity if bundle.task == "activity" else _caption)(bundle, predictor)
+    section, nets = {"activity": _activity, "caption": _caption, "describe": _describe}[bundle.task](bundle, predictor)
     graphs = {}
     for name, (net, example, inputs, outputs) in nets.items():
         path = to_onnx(net, example, folder / f"{name}.onnx", inputs, outputs, OPSET)
@@ -99,16 +97,40 @@ def _activity(bundle: Bundle, predictor) -> tuple[dict, dict]:
 
 
 def _caption(bundle: Bundle, predictor) -> tuple[dict, dict]:
-    model, vocab, cfg, spec = predictor.model, predictor.vocab, predictor.cfg, predictor.extractor.spec
-    e, h, v, s = cfg.model.image_dim, cfg.model.hidden, len(vocab), spec.image_size
-    state, ins, outs = _state(len(model.captioner.layers), h)
-    inputs, outputs = {"words": ["N"], "image": ["N", e], **ins}, {"logp": ["N", v], **outs}
+    model, spec = predictor.model, predictor.extractor.spec
+    s, e = spec.image_size, predictor.cfg.model.image_dim
+    section, step = _decoder(model.captioner, predictor.vocab, predictor.cfg.data.max_len, e)
+    cnn = (FrameCNN(predictor.extractor.backbone, model.image_fc), (torch.zeros(2, s, s, 3, dtype=torch.uint8),),
+           {"frames": ["N", s, s, 3]}, {"image": ["N", e]})
+    return {"input": _input(spec, "image"), **section}, {"cnn": cnn, "step": step}
+
+
+def _describe(bundle: Bundle, predictor) -> tuple[dict, dict]:
+    from lrcn.data.tacos import SLOTS
+
+    model, spec, d, n = predictor.model, predictor.extractor.spec, bundle.info["feature_dim"], predictor.cfg.data.frames
+    s, sizes = spec.image_size, [len(names) for names in predictor.labels]
+    with torch.no_grad():
+        e = model.infer(torch.zeros(1, n, d))[0].shape[1]  # the decoder's static input: its width by variant
+    section, step = _decoder(model.describer.decoder, predictor.vocab, predictor.cfg.data.max_len, e)
+    nets = {"cnn": (FrameCNN(predictor.extractor.backbone), (torch.zeros(2, s, s, 3, dtype=torch.uint8),),
+                    {"frames": ["N", s, s, 3]}, {"features": ["N", d]}),
+            "encode": (DescribeEncoder(model), (torch.zeros(2, n, d),), {"features": ["N", n, d]},
+                       {"image": ["N", e], "labels": ["N", len(SLOTS)], "marginals": ["N", sum(sizes)]}),
+            "step": step}
+    slots = [{"name": slot, "labels": names} for slot, names in zip(SLOTS, predictor.labels)]
+    return {"input": _input(spec, "video"), "frames": {"count": n, "rule": FRAMES}, "slots": slots, **section}, nets
+
+
+def _decoder(captioner, vocab, max_len: int, e: int) -> tuple[dict, tuple]:
+    """The decoder step's graph (module, example, inputs, outputs) and its part of the section (vocabulary, state,
+    decoding rule), for an image input of width ``e``."""
+    h = captioner.predict.in_features
+    state, ins, outs = _state(len(captioner.layers), h)
+    inputs, outputs = {"words": ["N"], "image": ["N", e], **ins}, {"logp": ["N", len(vocab)], **outs}
     example = (torch.full((2,), vocab.bos), torch.zeros(2, e), *(torch.zeros(2, h) for _ in state))
-    nets = {"cnn": (FrameCNN(predictor.extractor.backbone, model.image_fc),
-                    (torch.zeros(2, s, s, 3, dtype=torch.uint8),), {"frames": ["N", s, s, 3]}, {"image": ["N", e]}),
-            "step": (CaptionStep(model.captioner), example, inputs, outputs)}
-    section = {"input": _input(spec, "image"), "vocabulary": vocab.words, "state": state,
+    section = {"vocabulary": vocab.words, "state": state,
                "tokens": {"pad": vocab.pad, "bos": vocab.bos, "eos": vocab.eos, "unk": vocab.unk},
-               "decoding": {"steps": cfg.data.max_len + 1, "rule": DECODE,
+               "decoding": {"steps": max_len + 1, "rule": DECODE,
                             "text": "the words before the first eos, special tokens left out, joined by spaces"}}
-    return section, nets
+    return section, (CaptionStep(captioner), example, inputs, outputs)
