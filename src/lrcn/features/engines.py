@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from lrcn.deploy.graph import to_onnx
 from lrcn.device import autocast
 
 OV_PRECISION = {"bf16": "bf16", "fp16": "f16", "fp32": "f32"}
@@ -96,8 +97,6 @@ def onnxruntime_engine(build: Callable[[], torch.nn.Module], size: int, key: str
     import onnxruntime as ort
 
     def convert(folder: Path) -> None:
-        from lrcn.deploy.graph import to_onnx
-
         to_onnx(build(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), folder / "model.onnx",
                 {"frames": ["batch", 3, size, size]}, {"features": None})
 
