@@ -12,13 +12,17 @@ AVX2 := ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY
 
 .PHONY: demo test bench clean
 
-$(STAMP): pyproject.toml
+# pyproject.toml declares ranges; constraints.txt (the lock) pins every package these install, so both commands
+# install exactly what the tests ran with. The demo installs the extra serve too: it prints a `lrcn serve` command.
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(PIP) -e '.[serve]'
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) -e '.[serve,test]'
 	touch $(TEST_STAMP)
 
 demo: $(STAMP)
