@@ -35,8 +35,9 @@ test: $(TEST_STAMP)
 		$(AVX2) $(BIN)/python -m pytest -q -m "cpu_kinds and not slow"; \
 	else echo "this CPU has neither bf16 nor int8 dot products: the suite above ran the AVX2 paths"; fi
 
+# The CPU benches; bench/gpu_check.py is for a GPU machine (docs/gpu.md), bench/gpu_*.py are its parts.
 bench: $(TEST_STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/bench_*.py bench/project.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs .cache

@@ -146,5 +146,5 @@ def test_workers_are_sized_from_the_cores_and_the_device_and_an_explicit_count_w
     assert policy.loader_workers(None, CUDA).value == 1
     machine(AVX2)
     monkeypatch.delenv("LOCAL_WORLD_SIZE")
-    assert policy.loader_workers(None, CPU).value == 1  # 2 cores: one decodes, as measured best there
+    assert policy.loader_workers(None, CPU).value == 1  # 2 cores: one decodes, the default before
     assert policy.prefetch(CUDA, 4) == 4 and policy.prefetch(CPU, 1) == 2 and policy.prefetch(CPU, 0) is None

@@ -203,8 +203,8 @@ def pin_memory(device: torch.device) -> bool:
 def loader_workers(asked: int | None, device: torch.device) -> Choice:
     """Decoding processes for a DataLoader feeding ``device``: ``asked`` (``--workers``) when given, else from the
     cores this process may use (shared by the local ranks under torchrun): on a GPU all but one (the CNN runs on the
-    GPU; one core feeds it), on a CPU a quarter, at least one (the CNN's threads take the rest: 1 on 2 cores, as
-    measured best there)."""
+    GPU; one core feeds it), on a CPU a quarter, at least one (the CNN's threads take the rest; 1 on 2 cores, the
+    default before). Neither was measured beyond 2 cores: ``--workers`` is the knob."""
     if asked is not None:
         return Choice(asked, "as asked", str(asked))
     local = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
