@@ -12,13 +12,17 @@ AVX2 := ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY
 
 .PHONY: demo test bench clean
 
-$(STAMP): pyproject.toml
+# pyproject.toml declares ranges; constraints.txt (the lock) pins every package these install, so both commands
+# install exactly what the tests ran with. The demo installs the extra serve too: it prints a `lrcn serve` command.
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(PIP) -e '.[serve]'
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) -e '.[serve,test]'
 	touch $(TEST_STAMP)
 
 demo: $(STAMP)
@@ -31,8 +35,9 @@ test: $(TEST_STAMP)
 		$(AVX2) $(BIN)/python -m pytest -q -m "cpu_kinds and not slow"; \
 	else echo "this CPU has neither bf16 nor int8 dot products: the suite above ran the AVX2 paths"; fi
 
+# The CPU benches; bench/gpu_check.py is for a GPU machine (docs/gpu.md), bench/gpu_*.py are its parts.
 bench: $(TEST_STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/bench_*.py bench/project.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs .cache

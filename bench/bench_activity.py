@@ -35,12 +35,37 @@ from lrcn.models.backbones import create_backbone
 CPU = torch.device("cpu")
 
 
+def sync() -> None:
+    """Wait for the GPU's queued work (a timing that did not would time the launches)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def timed(fn, repeat: int) -> float:
     fn()  # warm up
+    sync()
     t0 = time.perf_counter()
     for _ in range(repeat):
         fn()
+    sync()
     return (time.perf_counter() - t0) / repeat
+
+
+def trainer_step(model, precision: str, device: torch.device = CPU):
+    """``step(forward)``: one optimiser step of ``model`` on the loss ``forward()`` returns, under autocast in
+    ``precision`` on ``device`` (fp16 with a gradient scaler, as Lightning's 16-mixed)."""
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], 1e-3)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+    def step(forward) -> None:
+        with autocast(device, precision):
+            loss = forward()
+        opt.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    return step
 
 
 def feature_extraction(backbone, frames: torch.Tensor, precision: str) -> float:
@@ -67,26 +92,17 @@ def naive_extraction(backbone, frames: torch.Tensor) -> float:
     return frames.shape[0] / timed(naive, 1)
 
 
-def head_step(feature_dim: int, batch: int, precision: str = "fp32", classes: int = 101):
-    """One LRCN training step on (batch, 16, D) features in ``precision`` (autocast, as Lightning's)."""
-    head = LRCN(feature_dim, classes, ActivityModelConfig())
-    opt = torch.optim.Adam(head.parameters(), 1e-3)
-    labels = torch.randint(0, classes, (batch,))
-
-    def step(feats):
-        with autocast(CPU, precision):
-            logits, _ = head(feats)
-        loss = per_step_loss(logits, labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    return step
+def head_step(feature_dim: int, batch: int, precision: str = "fp32", classes: int = 101, device: torch.device = CPU):
+    """One LRCN training step on (batch, 16, D) features in ``precision`` (autocast, as Lightning's) on ``device``."""
+    head = LRCN(feature_dim, classes, ActivityModelConfig()).to(device)
+    step, labels = trainer_step(head, precision, device), torch.randint(0, classes, (batch,), device=device)
+    return lambda feats: step(lambda: per_step_loss(head(feats)[0], labels))
 
 
-def head_rate(feature_dim: int, batch: int, precision: str = "fp32") -> float:
-    """LRCN training clips per second on cached (batch, 16, D) features, in ``precision``."""
-    step, feats = head_step(feature_dim, batch, precision), torch.rand(batch, 16, feature_dim)
+def head_rate(feature_dim: int, batch: int, precision: str = "fp32", device: torch.device = CPU) -> float:
+    """LRCN training clips per second on cached (batch, 16, D) features, in ``precision``, on ``device``."""
+    step = head_step(feature_dim, batch, precision, device=device)
+    feats = torch.rand(batch, 16, feature_dim, device=device)
     return batch / timed(lambda: step(feats), 5)
 
 
@@ -102,8 +118,9 @@ def naive_training(backbone, frames: torch.Tensor, batch: int) -> float:
     return batch / timed(naive, 1)
 
 
-def finetuning(name: str, frames: torch.Tensor, batch: int, precision: str) -> float:
-    """End-to-end fine-tuning clips per second: ``ActivityModule(finetune)``'s CNN + LRCN, one AdamW step."""
+def finetuning(name: str, frames: torch.Tensor, batch: int, precision: str, device: torch.device = CPU) -> float:
+    """End-to-end fine-tuning clips per second: ``ActivityModule(finetune)``'s CNN + LRCN, one AdamW step, on
+    ``device``."""
     from lrcn.config import resolve
     from lrcn.tasks.activity.config import ActivityConfig
     from lrcn.tasks.activity.module import ActivityModule
@@ -112,18 +129,13 @@ def finetuning(name: str, frames: torch.Tensor, batch: int, precision: str) -> f
     cfg = resolve(ActivityConfig, {"features.backbone": name, "features.pretrained": False, "features.image_size": size,
                                    "train.finetune": True})
     feature_dim = create_backbone(name, pretrained=False).feature_dim
-    module = ActivityModule(cfg, [str(c) for c in range(101)], feature_dim).train()
-    opt = module.configure_optimizers()
-    clips = frames[: 16 * batch].view(batch, 16, 3, size, size)  # (B, L, 3, S, S) uint8
-    labels = torch.randint(0, 101, (batch,))
+    module = ActivityModule(cfg, [str(c) for c in range(101)], feature_dim).to(device).train()
+    clips = frames[: 16 * batch].view(batch, 16, 3, size, size).to(device)  # (B, L, 3, S, S) uint8
+    labels = torch.randint(0, 101, (batch,), device=device)
+    train = trainer_step(module.model, precision, device)
 
     def step():
-        with autocast(CPU, precision):
-            logits, _ = module.model(clips)  # (B, L, C)
-        loss = per_step_loss(logits, labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        train(lambda: per_step_loss(module.model(clips)[0], labels))  # logits (B, L, C)
 
     step()  # the first two steps build oneDNN's kernels (a single warm-up step timed 3x too slow)
     return batch / timed(step, 3)

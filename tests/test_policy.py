@@ -134,3 +134,17 @@ def test_a_machine_held_to_avx2_reads_as_an_avx2_machine():
     code = "from lrcn.hardware import cpu; c = cpu(); print(c.bf16, c.int8, sorted(c.features - {'neon'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.split(maxsplit=2)[:2] == ["False", "False"], out
+
+
+def test_workers_are_sized_from_the_cores_and_the_device_and_an_explicit_count_wins(machine, monkeypatch):
+    sixteen = hardware.CPU("EPYC", "x86_64", 16, frozenset({"avx2"}), frozenset(), None, "AVX2")
+    machine(sixteen, H100)
+    assert policy.loader_workers(None, CUDA).value == 15  # all but the core that feeds the GPU
+    assert policy.loader_workers(None, CPU).value == 4  # the CNN's threads take the rest
+    assert policy.loader_workers(3, CUDA).value == 3 and policy.loader_workers(0, CPU).value == 0
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # torchrun --nproc_per_node 8: 2 cores each
+    assert policy.loader_workers(None, CUDA).value == 1
+    machine(AVX2)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
+    assert policy.loader_workers(None, CPU).value == 1  # 2 cores: one decodes, the default before
+    assert policy.prefetch(CUDA, 4) == 4 and policy.prefetch(CPU, 1) == 2 and policy.prefetch(CPU, 0) is None

@@ -17,6 +17,10 @@ and why (``resolved`` in its ``config.yaml``); a feature's cache key holds the p
 
 ``--engine auto`` (:func:`choose_engine`): OpenVINO on a CPU (the fastest engine measured on both kinds of CPU:
 AMX and AVX2), PyTorch on a GPU and for a fine-tuned CNN.
+
+``--workers`` left unset (:func:`loader_workers`): the decoding processes of the feature pass and of fine-tuning's
+batches, sized from the cores this process may use and the device they feed; :func:`prefetch` is how many batches
+each keeps ready.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import contextlib
 import functools
 import importlib.util
 import logging
+import os
 from dataclasses import dataclass
 
 import torch
@@ -43,7 +48,7 @@ log = logging.getLogger(__name__)
 class Choice:
     """What an option resolved to on this machine, and why."""
 
-    value: str
+    value: str | int  # an int for --workers
     why: str
     asked: str
     changed: bool = False  # an explicit choice this hardware cannot run natively, run in ``value`` instead
@@ -193,3 +198,24 @@ def threads(n: int):
 def pin_memory(device: torch.device) -> bool:
     """Page-locked host batches, so copies to a GPU overlap compute (``non_blocking``)."""
     return device.type == "cuda"
+
+
+def loader_workers(asked: int | None, device: torch.device) -> Choice:
+    """Decoding processes for a DataLoader feeding ``device``: ``asked`` (``--workers``) when given, else from the
+    cores this process may use (shared by the local ranks under torchrun): on a GPU all but one (the CNN runs on the
+    GPU; one core feeds it), on a CPU a quarter, at least one (the CNN's threads take the rest; 1 on 2 cores, the
+    default before). Neither was measured beyond 2 cores: ``--workers`` is the knob."""
+    if asked is not None:
+        return Choice(asked, "as asked", str(asked))
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+    cores = max(1, hardware.cpu().cores // local)
+    n = max(1, cores - 1) if device.type != "cpu" else max(1, cores // 4)
+    share = f"{cores} cores for this process" + (f" ({local} local ranks)" if local > 1 else "")
+    return Choice(n, f"{share}: " + ("all but one feed the GPU" if device.type != "cpu" else "a quarter decode, "
+                                          "the CNN's threads take the rest"), "auto")
+
+
+def prefetch(device: torch.device, workers: int) -> int | None:
+    """Batches each DataLoader worker keeps ready: 4 ahead of a GPU (it consumes them faster than they come),
+    PyTorch's 2 on a CPU; None without workers."""
+    return None if workers == 0 else 4 if device.type != "cpu" else 2

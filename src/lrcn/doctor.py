@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from lrcn import hardware
-from lrcn.device import choose_engine, choose_precision, engine_precision
+from lrcn.device import choose_engine, choose_precision, engine_precision, loader_workers
 
 PACKAGES = ("torch", "torchvision", "numpy", "lightning", "openvino", "onnxruntime", "av",
             "opencv-contrib-python-headless", "safetensors", "pycocoevalcap", "fastapi", "uvicorn")
@@ -87,7 +87,8 @@ def choices() -> dict:
         engine = choose_engine("auto", device)
         picks = {"--engine": engine, "--cnn-precision": engine_precision(engine.value, "auto", device),
                  "--precision (training)": choose_precision("auto", device, "train"),
-                 "eval retrieval --precision": choose_precision("auto", device, "score")}
+                 "eval retrieval --precision": choose_precision("auto", device, "score"),
+                 "--workers": loader_workers(None, device)}
         out[str(device)] = {k: {"value": c.value, "why": c.why} for k, c in picks.items()}
     return out
 

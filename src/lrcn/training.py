@@ -20,6 +20,7 @@ from lrcn.replay import RunCSVLogger, StepSeeds, resume_point
 from lrcn.runs import Run
 from lrcn.tasks import TrainConfig
 
+GPU_LOG_EVERY = 25  # steps between the reads of the logged metrics (the logs' rows, the bar) on a GPU; 1 on a CPU
 # Lightning's start-up chatter (accelerators found, logger tips) is not for our users; warnings still show.
 logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
 # Lightning 2.6 builds torch's deprecated LeafSpec on every batch; the user can do nothing about that warning.
@@ -57,6 +58,19 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
         with atomic_path(path, needed=tensor_bytes(checkpoint)) as tmp, open(tmp, "wb") as f:
             torch.save(checkpoint, f)
+
+
+class Bar(RichProgressBar):
+    """Lightning's Rich bar, moved (and its logged metrics read) every ``every`` training steps: reading a GPU tensor
+    waits for the GPU, so on one the steps run ahead between reads."""
+
+    def __init__(self, every: int = 1):
+        super().__init__(leave=True)
+        self.every = every
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if (batch_idx + 1) % self.every == 0 or batch_idx + 1 == self.total_train_batches:
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
 
 def tensor_bytes(obj: Any) -> int:
@@ -101,8 +115,9 @@ def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device,
     last = ModelCheckpoint(dirpath=root / "checkpoints", filename="last", monitor=None, save_top_k=1,
                            enable_version_counter=False)
     callbacks: list = [best, last, StepSeeds(seed)]
+    every = 1 if device.type == "cpu" else GPU_LOG_EVERY  # each read of the logged metrics waits for a GPU
     if progress:
-        callbacks.append(RichProgressBar(leave=True))
+        callbacks.append(Bar(every))
     resume_epoch, resume_step = resume_point(resume_from) if resume_from is not None else (None, None)
     if resume_from is not None:  # the checkpoint folder is full by design: only then silence Lightning's warning
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
@@ -121,7 +136,7 @@ def make_trainer(root: Path, *, epochs: int, monitor: str, device: torch.device,
         precision=lightning_precision(precision), gradient_clip_val=grad_clip or None, callbacks=callbacks,
         logger=loggers, plugins=[AtomicCheckpointIO()], enable_progress_bar=progress, enable_model_summary=False,
         # bit-exact on the CPU; on a GPU some kernels (adaptive pooling's backward, ...) have no deterministic version
-        deterministic=True if device.type == "cpu" else "warn", log_every_n_steps=1, **kwargs,
+        deterministic=True if device.type == "cpu" else "warn", log_every_n_steps=every, **kwargs,
     )
 
 

@@ -1,14 +1,12 @@
 """What the serve tests share: tiny activity, caption and describe runs trained once per session (as
 ``test_predict_contract`` trains them), their models, and real servers (uvicorn on 127.0.0.1, in a thread)."""
 import contextlib
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
+
+from cli import free_port, lrcn_serve  # noqa: F401 - the serve tests import them from here
 
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
@@ -63,32 +61,3 @@ def server(models):
         yield url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def lrcn_serve(runs, *flags):
-    """``lrcn serve RUNS... FLAGS`` in its own process, as a user starts it, until it answers /healthz; Ctrl-C at
-    the end. Yields (base URL, the process, a dict that receives its ``stderr`` once it has stopped)."""
-    import httpx
-
-    port = free_port()
-    url, out = f"http://127.0.0.1:{port}", {}
-    server = subprocess.Popen([sys.executable, "-m", "lrcn", "serve", *map(str, runs), "--port", str(port),
-                               *map(str, flags)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None and time.monotonic() < deadline, "lrcn serve did not start"
-            try:
-                httpx.get(url + "/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        yield url, server, out
-    finally:
-        server.send_signal(signal.SIGINT)
-        out["stderr"] = server.communicate(timeout=60)[1]

@@ -9,6 +9,7 @@ import threading
 from typing import NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 from lrcn.errors import LrcnError
 
@@ -39,7 +40,7 @@ def main() -> None:
             from lrcn.doctor import bug_line, bug_report
 
             error = bug_line(e, bug_report(e))
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         exit_now(1)
     exit_now(0)
 

@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 
 DEVICE = typer.Option("auto", help="auto | cpu | cuda | mps.")
@@ -53,7 +54,7 @@ def print_answers(answers: Iterable[dict], as_json: bool, human: Callable[[dict]
     for answer in answers:
         if "error" in answer:
             failed = True
-            err.print(f"[bold red]error:[/] {answer['error']}", soft_wrap=True, markup=True)
+            err.print(f"[bold red]error:[/] {escape(answer['error'])}", soft_wrap=True, markup=True)
         if as_json:
             sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()

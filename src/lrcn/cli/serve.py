@@ -27,6 +27,9 @@ def serve(
     device: str = DEVICE,
 ) -> None:
     """Serve models over HTTP: the page at /, the API at /v1 (OpenAPI docs at /docs), live recognition at /v1/stream."""
+    from lrcn.extras import require_serve
+
+    require_serve()  # one line naming the extra serve when FastAPI or uvicorn is missing
     import uvicorn
 
     from lrcn.config import check, resolve

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import av
 import numpy as np
 
 from lrcn.data.video import check_readable
 from lrcn.errors import LrcnError
+from lrcn.extras import module
 
 log = logging.getLogger(__name__)
 # A live source's first frame comes after FFmpeg has probed it: probe little (64 KB, 0.2 s), not 5 MB and 5 s.
@@ -62,7 +62,7 @@ def kind_of(source: str) -> str:
 
 def open_source(source: str, idle: float = 2.0, timeout: float = 10.0):
     """A PyAV container on ``source``, or LrcnError naming it."""
-    kind = kind_of(source)
+    av, kind = module("av"), kind_of(source)
     try:
         if kind == "url":
             return av.open(source, timeout=(timeout, timeout), options=LIVE)
@@ -85,6 +85,7 @@ def live_frames(source: str, size: tuple[int, int] | None = None, idle: float = 
                 ) -> Iterator[Frame]:
     """Each frame of ``source`` as soon as it is decoded, resized to ``size=(H, W)`` while decoding if given, until
     the source ends (a damaged tail ends it too, after the frames before the damage)."""
+    av = module("av")
     with open_source(source, idle, timeout) as container:
         if not container.streams.video:
             raise LrcnError(f"{source}: not a video (no video stream)")

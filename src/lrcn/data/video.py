@@ -12,9 +12,9 @@ import stat
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 
+from lrcn.extras import module
 from lrcn.data.limits import limits
 from lrcn.errors import LrcnError
 from lrcn.files import human
@@ -60,6 +60,7 @@ def read_video(src: str | os.PathLike | bytes, size: tuple[int, int] | None = No
     the file (or ``name``, for bytes). The budget (:mod:`lrcn.data.limits`) is checked against the header
     before a frame is decoded, then as frames come: frames, pixels per frame, memory the frames take, seconds.
     """
+    av = module("av")
     opened, label = _open_source(src, name)
     budget, start = limits(), time.monotonic()
     frames: list[np.ndarray] = []
@@ -111,7 +112,7 @@ def header_frames(container, stream) -> int:
     if stream.duration is not None and stream.time_base is not None:
         seconds = float(stream.duration * stream.time_base)
     elif container.duration is not None:
-        seconds = container.duration / av.time_base
+        seconds = container.duration / module("av").time_base
     else:
         return 0
     return int(seconds * float(rate)) if rate else 0
@@ -155,6 +156,7 @@ def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(T, h, w, 3) uint8 RGB -> (T, H, W, 3) for ``size=(H, W)``, with the scaler decoding uses (swscale)."""
     if frames.shape[1:3] == tuple(size):
         return frames
+    av = module("av")
     return np.stack([av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
                      .to_ndarray(format="rgb24", height=size[0], width=size[1]) for f in frames])
 
@@ -167,6 +169,7 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25, code
     """
     from lrcn.files import atomic_path
 
+    av = module("av")
     path = Path(path)
     t, h, w, _ = frames.shape
     with atomic_path(path) as tmp:

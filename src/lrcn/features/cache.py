@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lrcn import distributed
 from lrcn.data.transforms import VIEWS
+from lrcn.device import loader_workers
 from lrcn.errors import LrcnError, WriteError
 from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import frame_views
@@ -117,11 +118,12 @@ class FeatureCache:
         """(T, V, D) float16 (memory-mapped for the fp16 store). Call :meth:`build` first."""
         return decode(np.load(self.entry(path), mmap_mode="r"), self.spec.store)
 
-    def build(self, paths: Sequence[str | os.PathLike], workers: int = 1, description: str = "features"
+    def build(self, paths: Sequence[str | os.PathLike], workers: int | None = None, description: str = "features"
               ) -> dict[str, str]:
-        """Compute the features of every file not yet cached: under torchrun, this rank's share of them, the ranks
-        meeting when all are done (:mod:`lrcn.distributed`). Returns {path: error line} for the files skipped (every
-        rank's); ``self.stats`` says what this process did."""
+        """Compute the features of every file not yet cached, decoded in ``workers`` processes (None: sized from the
+        machine, :func:`lrcn.device.loader_workers`): under torchrun, this rank's share of them, the ranks meeting when
+        all are done (:mod:`lrcn.distributed`). Returns {path: error line} for the files skipped (every rank's);
+        ``self.stats`` says what this process did."""
         distributed.init()
         errors: dict[str, str] = {}
         todo: list[str] = []
@@ -139,7 +141,8 @@ class FeatureCache:
             write_json(self.dir / "spec.json", asdict(self.spec))
             self.extractor.engine  # built (or converted) before the clock starts
             views = DecodedViews(mine, [self.entry(p) for p in mine], self.spec, self.flow)
-            loader = DataLoader(views, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None,
+            n = int(loader_workers(workers, self.extractor.device).value)
+            loader = DataLoader(views, batch_size=None, num_workers=n, prefetch_factor=4 if n else None,
                                 persistent_workers=False)
             start = time.perf_counter()
             for i, result in self._embed(track(loader, description, total=len(mine))):

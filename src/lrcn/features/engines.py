@@ -33,6 +33,7 @@ import torch
 
 from lrcn.deploy.graph import to_onnx
 from lrcn.device import autocast
+from lrcn.extras import module
 
 OV_PRECISION = {"bf16": "bf16", "fp16": "f16", "fp32": "f32"}
 Engine = Callable[[torch.Tensor], torch.Tensor]  # (N, 3, S, S) uint8 -> (N, D) float16
@@ -54,7 +55,7 @@ def torch_engine(backbone: torch.nn.Module, precision: str) -> Engine:
 
 def openvino_engine(build: Callable[[], torch.nn.Module], size: int, precision: str, key: str,
                     root: Path | None) -> Engine:
-    import openvino as ov
+    ov = module("openvino")
 
     def convert(folder: Path) -> None:
         x = torch.zeros(1, 3, size, size, dtype=torch.uint8)
@@ -88,13 +89,11 @@ def ov_core():
     alternate signal stack and unmaps it when the plugin is released, from whichever thread releases it: with a Core
     per engine, an engine freed on another thread left the main thread's signal stack unmapped, and its next signal
     (a child's SIGCHLD) was a SIGSEGV (two demos of two; tests/test_engines.py reproduces it)."""
-    import openvino as ov
-
-    return ov.Core()
+    return module("openvino").Core()
 
 
 def onnxruntime_engine(build: Callable[[], torch.nn.Module], size: int, key: str, root: Path | None) -> Engine:
-    import onnxruntime as ort
+    ort = module("onnxruntime")
 
     def convert(folder: Path) -> None:
         to_onnx(build(), (torch.zeros(2, 3, size, size, dtype=torch.uint8),), folder / "model.onnx",

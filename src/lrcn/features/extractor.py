@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from lrcn.device import resolve
+from lrcn.device import pin_memory, resolve
 from lrcn.features.engines import Engine, model_key, onnxruntime_engine, openvino_engine, torch_engine
 from lrcn.features.inputs import Input, frame_views
 from lrcn.features.spec import FeatureSpec
@@ -87,7 +87,10 @@ class Extractor:
         return self._engine
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
-        """(..., 3, S, S) uint8 -> (..., D) float16 on the CPU."""
+        """(..., 3, S, S) uint8 -> (..., D) float16 on the CPU. For a GPU the frames are page-locked first, so each
+        batch's copy runs beside the CNN on the one before (``non_blocking``); the features come back once."""
+        if pin_memory(self.device) and frames.device.type == "cpu":
+            frames = frames.pin_memory()
         return run_batches(self.engine, frames, self.batch_size).cpu()
 
     def views(self, x: Input, name: str | None = None) -> torch.Tensor:

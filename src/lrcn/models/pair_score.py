@@ -171,20 +171,22 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
     step = _step(len(cond) * len(targets) >= COMPILE_FROM if compile is None else compile)
     model = pair_model(captioner, precision)
     hidden = captioner.predict.in_features
-    inputs, targets = inputs.cpu(), targets.cpu()  # they index the CPU result
+    # Everything the loop indexes is on the device from here: a copy from the host inside it would wait for the device.
+    lengths = (targets != pad).sum(1).cpu()  # (C,) on the CPU: the blocks' widths
+    order = lengths.argsort()
+    widths = [int(lengths[caps].max()) for caps in order.split(captions_per_block)]
+    caption_blocks = order.to(device).split(captions_per_block)  # each block's captions, shortest first
+    inputs, targets = inputs.to(device), targets.to(device)
     cols = [cond.float() @ w for w in model.static]  # per pair layer (I, 4H): the gates' per-image part
-    lengths = (targets != pad).sum(1)
-    caption_blocks = lengths.argsort().split(captions_per_block)
-    blocks = [(b, start) for b in range(len(caption_blocks)) for start in range(0, len(cond), images_per_block)]
-    out = torch.empty(len(cond), len(targets))
+    blocks = [(b, start) for b in range(len(widths)) for start in range(0, len(cond), images_per_block)]
+    out = torch.empty(len(cond), len(targets), device=device)
     current = None  # the caption block being scored: (b, targets (c, L), keep (c, L), its gates (c, L, 4H))
     for b, start in progress(blocks):
-        caps = caption_blocks[b]
+        caps, width = caption_blocks[b], widths[b]
         if current is None or current[0] != b:  # a new caption block: its language-only layers and gates, once
-            width = int(lengths[caps].max())
-            tgt = targets[caps, :width].to(device)
+            tgt = targets[caps, :width]
             with autocast(device, language):
-                x = captioner.embed(inputs[caps, :width].to(device))  # (c, L, E)
+                x = captioner.embed(inputs[caps, :width])  # (c, L, E)
                 for layer in captioner.layers[: model.first]:
                     x = layer(x)  # (c, L, H)
             current = b, tgt, (tgt != pad).float(), x.float() @ model.words + model.layers[0].bias
@@ -196,5 +198,5 @@ def pair_logprob(captioner: Captioner, cond: torch.Tensor, inputs: torch.Tensor,
         total = torch.zeros(images, len(caps), device=device)
         for t in range(tgt.shape[1]):
             h, c, total = step(h, c, total, model.layers, rows[:, t], block_cols, model.predict, tgt[:, t], keep[:, t])
-        out[start : start + images, caps] = total.cpu()
-    return out
+        out[start : start + images, caps] = total
+    return out.cpu()  # copied back once

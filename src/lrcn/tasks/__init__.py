@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from lrcn.config import arg
-from lrcn.device import PRECISIONS, Choice, choose_precision
+from lrcn.device import PRECISIONS, Choice, choose_precision, loader_workers
 
 TASKS = ("activity", "caption", "describe")
 
@@ -40,5 +40,7 @@ class TrainConfig:
 
 def resolved(cfg: Any, device: torch.device) -> dict[str, Choice]:
     """What a task config's ``auto`` options resolve to on ``device``, by key: the CNN's engine and precision (of the
-    feature cache: a fine-tuned run's cache too is the pretrained CNN's) and training's precision."""
-    return {**cfg.features.choices(device), "train.precision": choose_precision(cfg.train.precision, device, "train")}
+    feature cache: a fine-tuned run's cache too is the pretrained CNN's), training's precision and the decoding
+    processes."""
+    return {**cfg.features.choices(device), "train.precision": choose_precision(cfg.train.precision, device, "train"),
+            "data.workers": loader_workers(cfg.data.workers, device)}

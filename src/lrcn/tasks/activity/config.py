@@ -30,8 +30,8 @@ class ActivityDataConfig:
     stride: int = arg(8, "Test clips start every this many frames (the paper: 8).", low=1)
     clips_per_video: int = arg(4, "Random training clips drawn from each video per epoch.", low=1)
     batch_size: int = arg(24, "Clips per step (the authors: 24 clips x 16 frames).", low=1)
-    workers: int = arg(1, "Decoding processes (the feature cache; with --finetune, the training clips).", low=0,
-                       resumable=True)
+    workers: int | None = arg(None, "Decoding processes (the feature cache; with --finetune, the training clips); "
+                              "default: sized from the cores and the device (lrcn doctor).", low=0, resumable=True)
 
 
 @dataclass

@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from lrcn import distributed
 from lrcn.data.epochs import EpochShuffle, generator
+from lrcn.data.loading import loader
 from lrcn.data.transforms import mirrored, random_clip_crop, random_clip_indices, time_reversed, to_tensor
-from lrcn.device import pin_memory
 from lrcn.errors import LrcnError
 from lrcn.features.cache import FeatureCache
 from lrcn.features.inputs import frame_views, mirror_of, read_frames
@@ -88,7 +88,7 @@ def pair_permutation(pairs: list[str], classes: list[str], flag: str, root: Path
     return perm
 
 
-def build_features(cache: FeatureCache, items: list, workers: int, what: str) -> list[str]:
+def build_features(cache: FeatureCache, items: list, workers: int | None, what: str) -> list[str]:
     """Cache the features of ``items``; return (and log) one line per video that could not be read."""
     errors = cache.build([it.path for it in items], workers=workers, description=f"{what} features")
     for line in errors.values():
@@ -130,10 +130,18 @@ class Whitened:
 
     @torch.no_grad()
     def load(self, path: Path) -> np.ndarray:
+        """(T, V, k) float32 on the CPU, whitened where the whitening lives (the trainer moves it to its device)."""
         if path not in self.memo:
-            feats = torch.from_numpy(np.asarray(self.cache.load(path), np.float32))  # (T, V, D)
-            self.memo[path] = self.whiten(feats).numpy()
+            device = self.whiten.mean.device
+            feats = torch.from_numpy(np.asarray(self.cache.load(path), np.float32)).to(device)  # (T, V, D)
+            self.memo[path] = self.whiten(feats).cpu().numpy()
         return self.memo[path]
+
+    def fill(self, items: list) -> None:
+        """Whiten every video of ``items`` now (before the first step: on a GPU, each copy back is a sync, and the
+        steps should never wait on one)."""
+        for it in items:
+            self.load(it.path)
 
 
 class TrainClips(Dataset):
@@ -264,11 +272,11 @@ class ActivityDataModule(L.LightningDataModule):
         if not self.train_items:
             raise LrcnError(f"{self.cfg.data.root}: no training video could be decoded")
 
-    def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int, workers: int) -> DataLoader:
+    def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int, workers: int | None) -> DataLoader:
         sampler = EpochShuffle(len(dataset), self.cfg.train.seed, self.trainer.current_epoch, draws=True) \
             if shuffle else None
-        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=shuffle and len(dataset) > batch_size,
-                          num_workers=workers, persistent_workers=workers > 0, pin_memory=pin_memory(self.device))
+        return loader(dataset, self.device, workers, batch_size=batch_size, sampler=sampler,
+                      drop_last=shuffle and len(dataset) > batch_size)
 
     def train_dataloader(self):
         d = self.cfg.data

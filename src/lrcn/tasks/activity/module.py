@@ -34,6 +34,13 @@ class ActivityModule(TaskModule):
 
     def on_train_start(self) -> None:
         self.train()  # Lightning keeps the modes it finds (and restores them after validation): set ours
+        if self.whitened is not None:  # on the trainer's device now, its checkpoint restored
+            self.whitened.fill(self.trainer.datamodule.train_items)
+
+    @property
+    def whitened(self) -> Whitened | None:
+        """The data module's whitened cache (a frozen CNN's training clips come whitened); None without one."""
+        return getattr(self.trainer.datamodule, "whitened", None)
 
     def setup(self, stage: str) -> None:
         """Fit the input whitening on the training frames (before a resumed checkpoint restores it).
@@ -51,7 +58,7 @@ class ActivityModule(TaskModule):
 
     def training_step(self, batch, batch_idx):
         clips, labels = batch  # (B, L, D) features ((B, L, k) whitened) or (B, L, 3, S, S) uint8 frames, (B,)
-        logits, _ = self.model(clips, whitened=self.trainer.datamodule.whitened is not None)  # (B, L, C)
+        logits, _ = self.model(clips, whitened=self.whitened is not None)  # (B, L, C)
         loss = per_step_loss(logits, labels)
         acc = (logits.mean(1).argmax(-1) == labels).float().mean()
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(labels))

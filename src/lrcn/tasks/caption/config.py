@@ -19,8 +19,8 @@ class CaptionDataConfig:
     max_len: int = arg(20, "Words per training caption (the paper: 20).", low=1)
     images_per_batch: int = arg(20, "Images per batch, each with all its captions (~100 captions, the paper's batch).",
                                 low=1)
-    workers: int = arg(1, "Image-decoding processes (the feature cache; with --finetune, the batches).", low=0,
-                       resumable=True)
+    workers: int | None = arg(None, "Image-decoding processes (the feature cache; with --finetune, the batches); "
+                              "default: sized from the cores and the device (lrcn doctor).", low=0, resumable=True)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from lrcn.data.coco import ImageCaptions, read_coco, read_karpathy, select_split
 from lrcn.data.epochs import EpochShuffle
 from lrcn.data.text import Vocabulary, encode_batch, tokenize
-from lrcn.device import pin_memory
+from lrcn.data.loading import loader
 from lrcn.errors import LrcnError
 from lrcn.features.cache import FeatureCache
 from lrcn.features.inputs import frame_views
@@ -70,7 +70,7 @@ def feature_jobs(cfg: CaptionConfig, cache: Path | None, device) -> list[tuple[F
     return [(feature_cache(cfg, cache, device), [it.path for it in items])]
 
 
-def image_features(cache: FeatureCache, items: list[ImageCaptions], workers: int, what: str
+def image_features(cache: FeatureCache, items: list[ImageCaptions], workers: int | None, what: str
                    ) -> tuple[list[ImageCaptions], torch.Tensor, list[str]]:
     """Cached CNN features of the items' images: (kept items, (N, D) float32, one line per unreadable image left
     out, also logged)."""
@@ -146,12 +146,11 @@ class CaptionDataModule(L.LightningDataModule):
         return ImagesWithCaptions(x, len(items), inputs, targets, owner)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        workers = self.cfg.data.workers if self.cfg.train.finetune else 0
+        workers = self.cfg.data.workers if self.cfg.train.finetune else 0  # cached features: nothing to decode
         data = self.sets[split]
         order = EpochShuffle(len(data), self.cfg.train.seed, self.trainer.current_epoch) if shuffle else None
-        return DataLoader(data, batch_size=self.cfg.data.images_per_batch, sampler=order,
-                          collate_fn=collate, num_workers=workers, persistent_workers=workers > 0,
-                          pin_memory=pin_memory(self.device))
+        return loader(data, self.device, workers, batch_size=self.cfg.data.images_per_batch, sampler=order,
+                      collate_fn=collate)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

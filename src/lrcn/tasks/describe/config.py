@@ -20,7 +20,8 @@ class DescribeDataConfig:
     min_count: int = arg(2, "Vocabulary: training words seen at least this often.", low=1)
     max_len: int = arg(20, "Words per training sentence.", low=1)
     batch_size: int = arg(64, "Intervals (SR stage) or sentences (generator) per step.", low=1)
-    workers: int = arg(1, "Video-decoding processes for the feature cache.", low=0, resumable=True)
+    workers: int | None = arg(None, "Video-decoding processes for the feature cache; default: sized from the cores "
+                              "and the device (lrcn doctor).", low=0, resumable=True)
 
 
 @dataclass

@@ -8,9 +8,9 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from lrcn.data.epochs import EpochShuffle
+from lrcn.data.loading import loader
 from lrcn.data.tacos import SLOTS, Interval, read_tacos
 from lrcn.data.video import even_indices
 from lrcn.errors import LrcnError
@@ -70,7 +70,8 @@ def stack(items):
 
 
 class DescribeData(L.LightningDataModule):
-    """In-memory items, batched by ``collate``; training batches in an order drawn from (``seed``, epoch)."""
+    """In-memory items, batched by ``collate`` in this process (nothing to decode), page-locked for a GPU; training
+    batches in an order drawn from (``seed``, epoch)."""
 
     def __init__(self, train: list, val: list, collate, batch_size: int, seed: int):
         super().__init__()
@@ -78,7 +79,9 @@ class DescribeData(L.LightningDataModule):
 
     def train_dataloader(self):
         order = EpochShuffle(len(self.train), self.seed, self.trainer.current_epoch)
-        return DataLoader(self.train, self.batch_size, sampler=order, collate_fn=self.collate)
+        return loader(self.train, self.trainer.strategy.root_device, 0, batch_size=self.batch_size, sampler=order,
+                      collate_fn=self.collate)
 
     def val_dataloader(self):
-        return DataLoader(self.val, self.batch_size, collate_fn=self.collate)
+        return loader(self.val, self.trainer.strategy.root_device, 0, batch_size=self.batch_size,
+                      collate_fn=self.collate)
