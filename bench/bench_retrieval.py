@@ -80,7 +80,7 @@ def main() -> None:
           f"threads; every path on {args.images} images x {CAPTIONS} captions")
     base_precision = "bf16" if native("bf16", cpu)[0] else "fp32"
     baseline = f"baseline: forward per block, {base_precision}"
-    paths = {baseline: lambda x: forward_per_block(model, x, inputs, targets, 0, base_precision)}
+    paths = {baseline: (base_precision, lambda x: forward_per_block(model, x, inputs, targets, 0, base_precision))}
     skipped = []
     for precision in ("int8", "bf16", "fp32"):
         ok, why = native(precision, cpu)
@@ -88,10 +88,10 @@ def main() -> None:
             skipped.append(f"{precision} ({why})")
             continue
         for compile in (True, False):
-            paths[f"{precision}, {'compiled' if compile else 'eager'}"] = (
-                lambda x, p=precision, c=compile: pair_logprob(model, x, inputs, targets, 0, precision=p, compile=c))
+            paths[f"{precision}, {'compiled' if compile else 'eager'}"] = (precision, (
+                lambda x, p=precision, c=compile: pair_logprob(model, x, inputs, targets, 0, precision=p, compile=c)))
     results = {}
-    for name, fn in paths.items():
+    for name, (_, fn) in paths.items():
         _, warm = timed(lambda: fn(cond[:9]))  # compiles; 9 images: a full block and a remainder
         results[name] = (*timed(lambda: fn(part)), warm)
     reference = results["fp32, eager"][0]
@@ -107,7 +107,7 @@ def main() -> None:
     for name, (scores, seconds, warm) in results.items():
         rate = args.images * CAPTIONS / seconds
         same = (scores.argmax(1) == reference.argmax(1)).float().mean()
-        bound = rates[name.split(",")[0].split()[-1]]  # the products' precision
+        bound = rates[paths[name][0]]  # the products' precision
         mark = f"  <- default (auto), {fastest / seconds:.2f} of the fastest" if name == default else ""
         print(f"{name:36} {rate:9,.0f} {base / seconds:9.2f}x {IMAGES * CAPTIONS / rate:9.0f}s {warm:9.1f}s "
               f"{(scores - reference).abs().max():13.4f} {same:18.1%} {rate * flops / 1e9 / bound:14.1%}{mark}")

@@ -89,8 +89,9 @@ def native(precision: str, device: torch.device) -> tuple[bool, str]:
         return True, "fp32"
     if device.type == "cpu":
         cpu = hardware.cpu()
-        has = {"bf16": cpu.bf16, "int8": cpu.int8, "fp16": "amx_fp16" in cpu.features}[precision]
-        return has, f"this CPU {'has' if has else 'has no'} {precision} dot products ({cpu.isa})"
+        found = cpu.dot_products(precision)  # the features that give them (AVX512_VNNI for int8, say)
+        fact = found[0] if found else cpu.isa
+        return bool(found), f"this CPU {'has' if found else 'has no'} {precision} dot products ({fact})"
     if device.type == "cuda":
         gpu = hardware.gpu(device)
         sm = f"{gpu.name}, sm_{gpu.capability[0]}{gpu.capability[1]}"

@@ -29,6 +29,9 @@ _ALIASES = {"AVX512_CORE_FP16": "AVX10_1_512", "AVX512_CORE_AMX": "AVX10_1_512_A
 ISA_NAMES = {"avx2": "AVX2", "avx512_f": "AVX-512", "avx512_bf16": "AVX512_BF16", "amx_bf16": "AMX-BF16",
              "amx_int8": "AMX-INT8", "amx_fp16": "AMX-FP16", "avx512_vnni": "AVX512_VNNI", "avx_vnni": "AVX-VNNI",
              "neon": "NEON", "bf16": "BF16 (Arm)", "i8mm": "I8MM (Arm)"}
+# The features that give a precision's dot products in hardware, widest first.
+DOT_PRODUCTS = {"bf16": ("amx_bf16", "avx512_bf16"), "int8": ("amx_int8", "avx512_vnni", "avx_vnni"),
+                "fp16": ("amx_fp16",)}
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,16 @@ class CPU:
     @property
     def bf16(self) -> bool:
         """bf16 dot products in hardware (AVX512_BF16 or AMX), where torch's bf16 products and LSTM run fast."""
-        return bool(self.features & {"avx512_bf16", "amx_bf16"})
+        return bool(self.dot_products("bf16"))
 
     @property
     def int8(self) -> bool:
         """int8 dot products in hardware (VNNI or AMX-INT8), where ``torch._int_mm`` runs fast."""
-        return bool(self.features & {"avx512_vnni", "avx_vnni", "amx_int8"})
+        return bool(self.dot_products("int8"))
+
+    def dot_products(self, precision: str) -> list[str]:
+        """The features (as ``lrcn doctor`` names them) that give ``precision``'s dot products here, widest first."""
+        return [ISA_NAMES[f] for f in DOT_PRODUCTS[precision] if f in self.features]
 
     @property
     def isa(self) -> str:

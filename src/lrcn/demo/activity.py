@@ -38,8 +38,9 @@ def config(data: Path, s: dict, seed: int, modality: str, arch: str):
     # Left-right mirror pairs: the demo trains on centre crops only, but `lrcn eval RUN --crops 10` then swaps
     # the mirrored crops' scores back.
     mirror = [f"{a}:{b}" for a, b in MIRRORED.items() if CLASSES.index(a) < CLASSES.index(b)]
+    # Flow: DIS runs in the decoding workers, two of them beside the CNN (1.2x one on 2 cores); RGB decoding is cheap.
     return ActivityConfig(
-        ActivityDataConfig(root=data, split=1, workers=1, modality=modality),
+        ActivityDataConfig(root=data, split=1, workers=2 if modality == "flow" else 1, modality=modality),
         FeatureConfig(image_size=s["image_size"]),
         ActivityModelConfig(arch=arch, fc6=256, hidden=512 if modality == "flow" else 256),
         ActivityTrainConfig(epochs=s["epochs"], seed=seed, reverse_pairs=reverse, mirror_pairs=mirror),

@@ -33,7 +33,7 @@ class Sizes:
     retrieval_images: int  # test images (x 5 captions) ranked for retrieval
 
 
-FULL = Sizes(num_train=1500, num_val=150, num_test=1000, width=192, epochs=8, retrieval_images=300)
+FULL = Sizes(num_train=1500, num_val=150, num_test=1000, width=192, epochs=6, retrieval_images=300)
 QUICK = Sizes(num_train=60, num_val=10, num_test=20, width=32, epochs=1, retrieval_images=20)
 
 
