@@ -34,6 +34,8 @@ import torch
 from lrcn.deploy.graph import to_onnx
 from lrcn.device import autocast
 from lrcn.extras import module
+from lrcn.features.root import cache_root
+from lrcn.features.spec import CACHE_VERSION
 
 OV_PRECISION = {"bf16": "bf16", "fp16": "f16", "fp32": "f32"}
 Engine = Callable[[torch.Tensor], torch.Tensor]  # (N, 3, S, S) uint8 -> (N, D) float16
@@ -113,8 +115,6 @@ def onnxruntime_engine(build: Callable[[], torch.nn.Module], size: int, key: str
 
 def model_key(fields: dict) -> str:
     """A converted model's name: its backbone, grid and input size, lrcn's cache version and torch's version."""
-    from lrcn.features.spec import CACHE_VERSION
-
     blob = json.dumps({"version": CACHE_VERSION, "torch": torch.__version__, **fields}, sort_keys=True)
     return f"{fields['backbone']}-{fields['image_size']}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
@@ -134,8 +134,6 @@ def _converted(root: Path | None, name: str, convert: Callable[[Path], None]) ->
     """The folder of a converted model under ``root/engines``, converted first if missing: by one process at a time
     (a lock file; the others then find it), written beside and renamed into place. A root that cannot be written
     converts into a temporary folder for this process."""
-    from lrcn.features.cache import cache_root
-
     folder = cache_root(root) / "engines" / name
     if folder.is_dir():
         return folder

@@ -17,6 +17,7 @@ from lrcn.device import pin_memory, resolve
 from lrcn.features.engines import Engine, model_key, onnxruntime_engine, openvino_engine, torch_engine
 from lrcn.features.inputs import Input, frame_views
 from lrcn.features.spec import FeatureSpec
+from lrcn.models.backbones import create_backbone
 
 
 @torch.inference_mode()
@@ -62,10 +63,8 @@ class Extractor:
     def backbone(self) -> torch.nn.Module:
         """The PyTorch CNN (the registry's is built on first use: an engine whose model is on disk never needs it)."""
         if self._backbone is None:
-            from lrcn.models.backbones import create_backbone
-
             s = self.spec
-            self._backbone = create_backbone(s.backbone, s.pretrained, s.grid, frozen=True)
+            self._backbone = create_backbone(s.backbone, s.backbone_weights, s.grid, frozen=True)
         return self._backbone
 
     @property
@@ -78,7 +77,8 @@ class Extractor:
                 self._engine = torch_engine(net, s.precision)
             else:
                 key = model_key({"backbone": s.backbone, "pretrained": s.pretrained, "grid": s.grid,
-                                 "image_size": s.image_size})
+                                 "image_size": s.image_size, **{k: v for k, v in (("sha256", s.backbone_sha256),
+                                                                                  ("weights", s.weights)) if v}})
                 if s.engine == "openvino":
                     self._engine = openvino_engine(lambda: self.backbone, s.image_size, s.precision, key,
                                                    self.model_cache)
