@@ -57,11 +57,11 @@ class FeatureConfig:
         weights are loaded over it)."""
         return create_backbone(self.backbone, self.weights_source() if start else NONE, self.grid, frozen=False)
 
-    def choices(self, device: str | torch.device = "auto", fine_tuned: bool = False) -> dict[str, Choice]:
+    def choices(self, device: str | torch.device = "auto") -> dict[str, Choice]:
         """What ``engine`` and ``precision`` resolve to on ``device`` (:mod:`lrcn.device`), and which weights the CNN
         starts from (what a run records; a weights file is checked here, before a run starts), keyed by field."""
         device = resolve(device)
-        engine = choose_engine(self.engine, device, fine_tuned)
+        engine = choose_engine(self.engine, device)
         start = self.starting_weights(check=True)
         return {"features.engine": engine, "features.precision": engine_precision(engine.value, self.precision, device),
                 "features.backbone_weights": Choice(f"sha256:{start.sha256}" if start.sha256 else self.weights_source(),
@@ -72,7 +72,7 @@ class FeatureConfig:
         fine-tuned CNN's :func:`~lrcn.features.extractor.weights_key` (it names the CNN: its starting weights do
         not matter)."""
         device = resolve(device)
-        engine = choose_engine(self.engine, device, fine_tuned=bool(weights))
+        engine = choose_engine(self.engine, device)
         start = StartingWeights() if weights else self.starting_weights()
         return FeatureSpec(self.backbone, self.weights_source() != NONE, self.grid, self.image_size, views, source,
                            engine_precision(engine.value, self.precision, device).value, weights=weights,
