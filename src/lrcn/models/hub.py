@@ -85,8 +85,9 @@ def hub_trunk(name: str, state: dict[str, torch.Tensor] | None, where: str) -> T
     net, head = _tv_cut(full, name)
     if state is not None:
         load_into(full, state, where, name, (head,))
+    side = getattr(full, "image_size", 64)  # a ViT reads its own size only
     with torch.no_grad():
-        channels = net(torch.zeros(1, 3, getattr(full, "image_size", 64), getattr(full, "image_size", 64))).shape[1]
+        channels = net.eval()(torch.zeros(1, 3, side, side)).shape[1]  # eval: the probe leaves BatchNorm's statistics
     return Trunk(net, channels, p.mean, p.std)
 
 
