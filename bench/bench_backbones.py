@@ -2,7 +2,7 @@
 and each rate as a share of the machine's matrix-product bound measured in the same run (lrcn.doctor.matmul_rate).
 
 The hub CNNs are seeded random initialisations (``--backbone-weights none``): speed does not depend on the weights,
-and nothing is fetched; Lite0 runs its shipped weights (a seeded Lite0 gave a cosine of 0 here: no features). The
+and nothing is fetched; Lite0 runs its shipped weights (a seeded Lite0's features are ~5e-8, lost in float16). The
 bound is measured again before each backbone (a shared machine's load moves it), and printed with it. Each engine
 runs its batches back to back after a warm-up; the rounds of all engines interleave so that the machine's load hits
 each alike; the median round is printed. The cosine is per frame on real photos (scikit-image's), the least of them.
