@@ -22,3 +22,16 @@ def test_quick_demo_writes_the_table_1_grid_and_results(tmp_path):
     for run in ("activity-rgb-lrcn", "activity-rgb-single-frame"):
         assert (tmp_path / run / "confusion.png").is_file() and (tmp_path / run / "metrics.json").is_file()
     assert (tmp_path / "activity-curves.png").is_file()
+
+
+def test_every_section_and_its_predictors_share_one_cache(monkeypatch, tmp_path):
+    from lrcn.demo import DemoContext, _cache_default
+
+    ctx = DemoContext(tmp_path / "out", quick=True, seed=0)
+    monkeypatch.delenv("LRCN_CACHE", raising=False)
+    with _cache_default(ctx.cache):
+        assert os.environ["LRCN_CACHE"] == str((tmp_path / "out" / "cache").resolve())
+    monkeypatch.setenv("LRCN_CACHE", str(tmp_path / "mine"))  # the user's: training and predictors both use it
+    with _cache_default(ctx.cache):
+        assert ctx.cache == tmp_path / "mine" and os.environ["LRCN_CACHE"] == str(tmp_path / "mine")
+    assert os.environ["LRCN_CACHE"] == str(tmp_path / "mine")

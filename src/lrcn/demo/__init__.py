@@ -41,7 +41,8 @@ class DemoContext:
 
     @property
     def cache(self) -> Path:
-        return self.out / "cache"
+        """The feature cache of every section: $LRCN_CACHE where the user set one, else OUT/cache."""
+        return Path(os.environ.get("LRCN_CACHE") or self.out / "cache")
 
     def run_dir(self, name: str) -> Path:
         return self.out / name
@@ -86,15 +87,17 @@ def run_demo(out: Path, quick: bool = False, seed: int = 0, only: list[str] | No
 
 @contextlib.contextmanager
 def _cache_default(cache: Path):
-    """The demo's predictors (evaluation, galleries) keep their converted CNNs in the demo's cache as its training
-    does (one conversion per network, none in the user's cache), unless $LRCN_CACHE says otherwise."""
+    """The demo's predictors (evaluation, galleries) keep their converted CNNs in the cache its training uses (one
+    conversion per network, none in the user's default cache)."""
     before = os.environ.get("LRCN_CACHE")
-    os.environ["LRCN_CACHE"] = before or str(cache.resolve())
+    os.environ["LRCN_CACHE"] = str(cache.resolve())
     try:
         yield
     finally:
         if before is None:
             os.environ.pop("LRCN_CACHE", None)
+        else:
+            os.environ["LRCN_CACHE"] = before
 
 
 def serve_command(out: Path) -> str | None:
