@@ -107,16 +107,15 @@ def test_unknown_precisions_are_refused_with_the_choices():
         choose_precision("int8", CPU, "train")
 
 
-def test_the_engine_is_openvino_on_a_cpu_torch_on_a_gpu_and_for_a_fine_tuned_cnn(machine):
+def test_the_engine_is_openvino_on_a_cpu_torch_on_a_gpu_for_any_cnn_fine_tuned_too(machine):
     machine(AVX2)
     assert choose_engine("auto", CPU).value == "openvino"
     assert choose_engine("auto", CUDA).value == "torch"
-    assert choose_engine("openvino", CPU, fine_tuned=True).value == "torch"
     with pytest.raises(LrcnError, match="--engine openvino runs on the CPU"):
         choose_engine("openvino", CUDA)
     assert engine_precision("onnxruntime", "auto", CPU).value == "fp32"  # its CPU kernels
     assert FeatureConfig(engine="onnxruntime").spec(device="cpu").precision == "fp32"
-    assert FeatureConfig().spec(weights="abc123", device="cpu").engine == "torch"
+    assert FeatureConfig().spec(weights="abc123", device="cpu").engine == "openvino"  # checked at conversion
 
 
 def test_openvino_asked_for_bf16_on_an_avx2_cpu_says_it_runs_fp32_and_keys_the_cache_so(machine, caplog):

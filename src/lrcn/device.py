@@ -16,7 +16,7 @@ one warning line saying so: never a crash, never silently 100x slower. A run rec
 and why (``resolved`` in its ``config.yaml``); a feature's cache key holds the precision that actually ran.
 
 ``--engine auto`` (:func:`choose_engine`): OpenVINO on a CPU (the fastest engine measured on both kinds of CPU:
-AMX and AVX2), PyTorch on a GPU and for a fine-tuned CNN.
+AMX and AVX2), PyTorch on a GPU; any CNN, fine-tuned ones too.
 
 ``--workers`` left unset (:func:`loader_workers`): the decoding processes of the feature pass and of fine-tuning's
 batches, sized from the cores this process may use and the device they feed; :func:`prefetch` is how many batches
@@ -133,13 +133,11 @@ def _auto(device: torch.device, use: str) -> Choice:
     return Choice(fallback, native(order[-1], device)[1], "auto")
 
 
-def choose_engine(asked: str, device: torch.device, fine_tuned: bool = False) -> Choice:
-    """``--engine`` on ``device``: auto is OpenVINO on a CPU (PyTorch if it is not installed), PyTorch on a GPU; a
-    fine-tuned CNN runs on PyTorch, where it trained."""
+def choose_engine(asked: str, device: torch.device) -> Choice:
+    """``--engine`` on ``device``: auto is OpenVINO on a CPU (PyTorch if it is not installed), PyTorch on a GPU, for
+    any CNN, fine-tuned ones too (a conversion is checked against PyTorch: :mod:`lrcn.features.engines`)."""
     if asked not in ENGINES:
         raise LrcnError(f"--engine {asked}: choose from {', '.join(ENGINES)}")
-    if fine_tuned:
-        return Choice("torch", "a fine-tuned CNN runs on PyTorch, where it trained", asked)
     if asked != "auto" and asked != "torch" and device.type != "cpu":
         raise LrcnError(f"--engine {asked} runs on the CPU; on --device {device.type} use --engine torch (or auto)")
     if asked != "auto":

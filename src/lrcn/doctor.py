@@ -20,6 +20,7 @@ import torch
 
 from lrcn import hardware
 from lrcn.device import choose_engine, choose_precision, engine_precision, loader_workers
+from lrcn.features.root import cache_root
 
 PACKAGES = ("torch", "torchvision", "numpy", "lightning", "openvino", "onnxruntime", "av",
             "opencv-contrib-python-headless", "safetensors", "pycocoevalcap", "fastapi", "uvicorn")
@@ -193,8 +194,6 @@ def bug_report(error: BaseException, where: Path | None = None) -> Path | None:
     """Write the traceback of ``error`` and this machine's doctor report to a new file; its path (None if nowhere
     could be written). In the cache root's ``crashes/`` ($LRCN_CACHE or $XDG_CACHE_HOME/lrcn), else the temporary
     folder."""
-    from lrcn.features.cache import cache_root
-
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     text = "".join(traceback.format_exception(error))
     facts = json.dumps(report(), indent=2, default=str)

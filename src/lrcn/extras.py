@@ -20,13 +20,20 @@ NEEDED_BY = {
                                          "the pretrained EfficientNet-Lite0 weights (the default backbone)"),
     "openvino": ("openvino", "--engine openvino"),
     "onnxruntime": ("onnxruntime", "--engine onnxruntime"),
+    "timm": ("timm", "--backbone timm:NAME"),
+    "huggingface_hub": ("huggingface-hub", "timm's pretrained weights (--backbone timm:NAME)"),
 }
+# import name -> the extra of lrcn that installs it
+EXTRAS = {"timm": "timm", "huggingface_hub": "timm"}
 # lrcn serve's libraries (import names), installed by the extra ``serve``
 SERVE = ("fastapi", "uvicorn", "multipart", "websockets", "swagger_ui_bundle")
 
 
 def missing_line(name: str) -> str:
     package, what = NEEDED_BY[name]
+    if name in EXTRAS:
+        return (f"{what} needs the package {package} (the extra {EXTRAS[name]}), which is not installed here: "
+                f"pip install 'lrcn[{EXTRAS[name]}]'")
     return f"{what} needs the package {package}, which is not installed here: pip install {package}"
 
 

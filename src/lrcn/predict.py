@@ -23,7 +23,9 @@ from typing import Any, Iterable, Protocol
 
 from lrcn.bundle import Bundle, open_bundle
 from lrcn.errors import LrcnError, a
+from lrcn.features.extractor import Extractor, weights_key
 from lrcn.features.inputs import Input, name_of
+from lrcn.features.spec import FeatureConfig
 
 
 class Predictor(Protocol):
@@ -94,6 +96,23 @@ def load_weights(bundle: Bundle, model: "torch.nn.Module", device) -> "torch.nn.
     except RuntimeError as e:
         raise LrcnError(f"{bundle.path}: its weights do not fit its config ({str(e).splitlines()[0][:160]})") from None
     return model.eval().to(device)
+
+
+def extractor_of(bundle: Bundle, features: FeatureConfig, model: "torch.nn.Module", source: str, device
+                 ) -> Extractor:
+    """The CNN a trained model reads its inputs with (centre views): its own fine-tuned one, the frozen one its export
+    carries, else the one its features came from, its weights checked against the sha256 the run recorded."""
+    cnn = getattr(model, "backbone", None)
+    carried = bundle.cnn_state_dict() if cnn is None else None
+    if carried is not None:
+        cnn = features.cnn(start=False)
+        cnn.load_state_dict(carried)
+        cnn.eval().requires_grad_(False)
+    if cnn is not None:
+        return Extractor(features.spec("center", source, weights=weights_key(cnn), device=device), device, cnn)
+    spec = features.spec("center", source, device=device)
+    bundle.check_cnn(spec.backbone_sha256)
+    return Extractor(spec, device)
 
 
 def _named(name: str | None, answer: dict) -> dict:

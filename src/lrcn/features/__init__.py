@@ -5,5 +5,9 @@
 - :mod:`lrcn.features.extractor`: the one place a CNN runs on frames, on any device;
 - :mod:`lrcn.features.engines`: what runs it (PyTorch, OpenVINO, ONNX Runtime);
 - :mod:`lrcn.features.cache`: every frame through the CNN once, reused by every model that reads it, filled by any
-  number of processes; :mod:`lrcn.features.store`: how an entry is stored (fp16, or uint8 and a per-vector scale).
+  number of processes; :mod:`lrcn.features.store`: how an entry is stored (fp16, or uint8 and a per-vector scale);
+- :mod:`lrcn.features.root`: where the cache lives (features, converted engines, flow).
+
+The imports run one way: cache -> extractor -> engines, inputs -> spec, store, root (what a feature depends on, at
+the bottom); none of them is hidden inside a function to dodge a circle.
 """

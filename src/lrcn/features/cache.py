@@ -10,8 +10,7 @@ temporary file and renamed: an interrupted build resumes where it stopped and ne
 Several processes fill one cache together (``torchrun ... lrcn features``, DDP training): each computes its share
 of the missing files and skips an entry that another process wrote meanwhile.
 
-The root is one place for every task and run: ``--cache DIR``, else ``$LRCN_CACHE``, else
-``$XDG_CACHE_HOME/lrcn`` (``~/.cache/lrcn``). Run folders never hold features.
+The root is one place for every task and run (:func:`lrcn.features.root.cache_root`).
 """
 from __future__ import annotations
 
@@ -31,19 +30,11 @@ from lrcn.device import loader_workers
 from lrcn.errors import LrcnError, WriteError
 from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import frame_views
+from lrcn.features.root import cache_root
 from lrcn.features.spec import FeatureSpec
 from lrcn.features.store import decode, encode
 from lrcn.files import atomic_path, fingerprint, sweep_temporaries, write_json
 from lrcn.progress import track
-
-
-def cache_root(explicit: str | os.PathLike | None = None) -> Path:
-    """The feature cache's root: ``explicit`` (``--cache``), ``$LRCN_CACHE``, or ``$XDG_CACHE_HOME/lrcn``."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get("LRCN_CACHE"):
-        return Path(os.environ["LRCN_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lrcn"
 
 
 class DecodedViews(Dataset):

@@ -17,6 +17,7 @@ from lrcn.device import pin_memory, resolve
 from lrcn.features.engines import Engine, model_key, onnxruntime_engine, openvino_engine, torch_engine
 from lrcn.features.inputs import Input, frame_views
 from lrcn.features.spec import FeatureSpec
+from lrcn.models.backbones import create_backbone
 
 
 @torch.inference_mode()
@@ -45,46 +46,48 @@ def weights_key(net: torch.nn.Module) -> str:
 class Extractor:
     """A CNN for ``spec`` on ``device``, run by ``spec.engine``: any input -> (T, V, D) float16 features (on the CPU).
 
-    ``backbone``: a run's own fine-tuned CNN (its features are then keyed by its :func:`weights_key` and computed by
-    PyTorch); by default the registry's, built from the spec (for another engine, only when it must be converted).
+    ``backbone``: a run's own CNN (fine-tuned, or carried by an export; its features are then keyed by its
+    :func:`weights_key`); by default the spec's, built from it (for another engine, only when it must be converted).
     ``model_cache``: the cache root where converted models are kept (default: :func:`~lrcn.features.cache.cache_root`).
     """
 
     def __init__(self, spec: FeatureSpec, device: str | torch.device = "auto", backbone: torch.nn.Module | None = None,
                  flow_cache: Path | None = None, batch_size: int = 64, model_cache: Path | None = None):
-        if backbone is not None:
-            spec = replace(spec, weights=weights_key(backbone), engine="torch")
+        if backbone is not None and not spec.weights:
+            spec = replace(spec, weights=weights_key(backbone))
         self.spec, self.flow_cache, self.batch_size, self.model_cache = spec, flow_cache, batch_size, model_cache
         self.device = resolve(device)
         self._backbone, self._engine = backbone, None
 
     @property
     def backbone(self) -> torch.nn.Module:
-        """The PyTorch CNN (the registry's is built on first use: an engine whose model is on disk never needs it)."""
+        """The PyTorch CNN (the spec's is built on first use: an engine whose model is on disk never needs it)."""
         if self._backbone is None:
-            from lrcn.models.backbones import create_backbone
-
             s = self.spec
-            self._backbone = create_backbone(s.backbone, s.pretrained, s.grid, frozen=True)
+            self._backbone = create_backbone(s.backbone, s.backbone_weights, s.grid, frozen=True)
         return self._backbone
 
     @property
     def engine(self) -> Engine:
-        """The spec's engine, built on first use (an engine's converted model is read from, or written to, disk)."""
+        """The spec's engine, built on first use (an engine's converted model is read from, or written to, disk);
+        PyTorch where the CNN does not convert, or its conversion disagrees with PyTorch."""
         if self._engine is None:
             s = self.spec
-            if s.engine == "torch":
-                net = self.backbone.eval().to(self.device, memory_format=torch.channels_last)
-                self._engine = torch_engine(net, s.precision)
-            else:
-                key = model_key({"backbone": s.backbone, "pretrained": s.pretrained, "grid": s.grid,
-                                 "image_size": s.image_size})
-                if s.engine == "openvino":
-                    self._engine = openvino_engine(lambda: self.backbone, s.image_size, s.precision, key,
-                                                   self.model_cache)
-                else:
-                    self._engine = onnxruntime_engine(lambda: self.backbone, s.image_size, key, self.model_cache)
+            converted = None
+            if s.engine != "torch":
+                fields = {"backbone": s.backbone, "pretrained": s.pretrained, "grid": s.grid, "image_size": s.image_size}
+                key = model_key({**fields, **{k: v for k, v in (("sha256", s.backbone_sha256), ("weights", s.weights))
+                                              if v}})
+                converted = openvino_engine(self._cpu_backbone, s.image_size, s.precision, key, self.model_cache) \
+                    if s.engine == "openvino" else \
+                    onnxruntime_engine(self._cpu_backbone, s.image_size, key, self.model_cache)
+            self._engine = converted or torch_engine(
+                self.backbone.eval().to(self.device, memory_format=torch.channels_last), s.precision)
         return self._engine
+
+    def _cpu_backbone(self) -> torch.nn.Module:
+        """What the CPU engines convert (and check against)."""
+        return self.backbone.eval().cpu()
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """(..., 3, S, S) uint8 -> (..., D) float16 on the CPU. For a GPU the frames are page-locked first, so each

