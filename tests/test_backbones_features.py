@@ -28,6 +28,7 @@ def test_every_backbone_maps_images_to_a_grid_feature_of_its_declared_size(name)
     backbone = create_backbone(name, pretrained=False, grid=3)
     out = backbone(torch.randint(0, 255, (2, 3, 112, 112), dtype=torch.uint8))
     assert out.shape == (2, backbone.feature_dim)
+    assert out.to(torch.float16).float().std() > 0.01  # a seeded trunk's features survive the cache's float16
 
 
 def test_unknown_backbone_and_missing_weights_are_user_errors():

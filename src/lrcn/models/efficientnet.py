@@ -82,6 +82,9 @@ class EfficientNetLite0(nn.Module):
                 cin = cout
         self.blocks = nn.Sequential(*blocks)  # 16 blocks, flat as in the lukemelas checkpoint
         self.head = ConvBN(cin, self.channels)
+        for m in self.modules():  # He (fan-in) init: a seeded trunk's features keep their scale through eval-mode
+            if isinstance(m, nn.Conv2d):  # BatchNorm (PyTorch's default init shrank them to ~5e-8, 0 in float16)
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)  # (B, 32, H/2, W/2)
