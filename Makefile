@@ -28,11 +28,15 @@ $(TEST_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/lrcn demo --out runs/demo --started-at $(START)
 
+# pytest-xdist: one worker per core (a test file stays on one worker, so its module fixtures are built once); the
+# suite alone kept about one of 2 cores busy (CLI start-ups, servers, waits).
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadfile
+
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 	@if $(BIN)/python -c "import sys, lrcn.hardware as h; sys.exit(not (h.cpu().bf16 or h.cpu().int8))"; then \
 		echo "again, held to AVX2 (this CPU has bf16 or int8 dot products): the tests marked cpu_kinds"; \
-		$(AVX2) $(BIN)/python -m pytest -q -m "cpu_kinds and not slow"; \
+		$(AVX2) $(PYTEST) -m "cpu_kinds and not slow"; \
 	else echo "this CPU has neither bf16 nor int8 dot products: the suite above ran the AVX2 paths"; fi
 
 # The CPU benches; bench/gpu_check.py is for a GPU machine (docs/gpu.md), bench/gpu_*.py are its parts.
