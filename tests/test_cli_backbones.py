@@ -10,7 +10,6 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import lrcn
-from activity_data import write_ucf101
 from cli import lrcn as run_lrcn
 from lrcn.data.synthetic.scenes import write_scenes
 from lrcn.features.cache import FeatureCache
@@ -32,7 +31,14 @@ def setup(tmp_path_factory):
     torch.save({"model": tvm.resnet18().state_dict()}, root / "tv_resnet18.pth")  # a checkpoint wrapping it
     env = {**os.environ, "LRCN_CACHE": str(root / "cache"), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
            "HF_HUB_CACHE": str(root / "hf"), "TORCH_HOME": str(root / "torch")}
-    return root, write_ucf101(root / "UCF101", groups=3, test_groups=1), env
+    data = root / "actions"  # the embedded generator's videos, in UCF101's layout: 2 a class of 8 frames
+    run_lrcn("synth", "actions", "--out", data, "--videos-per-class", "2", "--frames", "8", env=env)
+    return root, data, env
+
+
+def first_video(data, split: str) -> "os.PathLike":
+    """The first video of split 1's ``split`` list (train or test)."""
+    return data / (data / "ucfTrainTestlist" / f"{split}list01.txt").read_text().split()[0]
 
 
 def answers(run, out, video, env) -> list[dict]:
@@ -57,7 +63,7 @@ def test_train_classify_export_and_load_answer_alike_with_a_users_weights(setup,
     run, out = root / f"run-{backbone.replace(':', '-')}", root / f"out-{backbone.replace(':', '-')}"
     run_lrcn("train", "activity", "--data", data, "--out", run, "--backbone", backbone, "--backbone-weights",
              root / weights, "--engine", engine, "--cnn-precision", "fp32", *TINY, env=env)
-    video = data / "MoveLeft" / "v_MoveLeft_g03_c01.avi"
+    video = first_video(data, "test")
     for k in ("LRCN_CACHE", "HF_HUB_OFFLINE", "TORCH_HOME"):
         monkeypatch.setenv(k, env[k])
     results = answers(run, out, video, env)
@@ -79,7 +85,7 @@ def test_cached_features_are_the_librarys_own_forward_pooled_to_the_grid(setup, 
     features = FeatureConfig(backbone="timm:resnet18", backbone_weights=str(root / "timm_resnet18.safetensors"),
                              grid=1, image_size=32, engine="torch", precision="fp32")
     spec = features.spec("center", "rgb", device="cpu")
-    video = data / "MoveLeft" / "v_MoveLeft_g01_c01.avi"
+    video = first_video(data, "train")
     cache = FeatureCache(root / "cache", spec)
     assert cache.has(video)  # training filled it under this spec
     cached = torch.from_numpy(np.array(cache.load(video))).float()[:, 0]  # (T, 512)
