@@ -60,23 +60,27 @@ class FeatureConfig:
     def choices(self, device: str | torch.device = "auto") -> dict[str, Choice]:
         """What ``engine`` and ``precision`` resolve to on ``device`` (:mod:`lrcn.device`), and which weights the CNN
         starts from (what a run records; a weights file is checked here, before a run starts), keyed by field."""
-        device = resolve(device)
-        engine = choose_engine(self.engine, device)
+        runs = self._runs_on(device)
         start = self.starting_weights(check=True)
-        return {"features.engine": engine, "features.precision": engine_precision(engine.value, self.precision, device),
+        return {**runs,
                 "features.backbone_weights": Choice(f"sha256:{start.sha256}" if start.sha256 else self.weights_source(),
                                                     start.where, self.backbone_weights)}
+
+    def _runs_on(self, device: str | torch.device) -> dict[str, Choice]:
+        """The engine that runs the CNN on ``device`` and the precision it runs in (:mod:`lrcn.device`)."""
+        device = resolve(device)
+        engine = choose_engine(self.engine, device)
+        return {"features.engine": engine, "features.precision": engine_precision(engine.value, self.precision, device)}
 
     def spec(self, views: str = "center", source: str = "rgb", weights: str = "", device="auto") -> "FeatureSpec":
         """The spec of this config's features on ``device``: the engine and precision that run there. ``weights``: a
         fine-tuned CNN's :func:`~lrcn.features.extractor.weights_key` (it names the CNN: its starting weights do
         not matter)."""
-        device = resolve(device)
-        engine = choose_engine(self.engine, device)
+        runs = self._runs_on(device)
         start = StartingWeights() if weights else self.starting_weights()
         return FeatureSpec(self.backbone, self.weights_source() != NONE, self.grid, self.image_size, views, source,
-                           engine_precision(engine.value, self.precision, device).value, weights=weights,
-                           engine=engine.value, store=self.store, backbone_file=start.file,
+                           runs["features.precision"].value, weights=weights,
+                           engine=runs["features.engine"].value, store=self.store, backbone_file=start.file,
                            backbone_sha256=start.sha256, preprocess=start.preprocess)
 
 
