@@ -2,10 +2,11 @@
 and each rate as a share of the machine's matrix-product bound measured in the same run (lrcn.doctor.matmul_rate).
 
 The hub CNNs are seeded random initialisations (``--backbone-weights none``): speed does not depend on the weights,
-and nothing is fetched; Lite0 runs its shipped weights (a seeded Lite0's features are ~5e-8, lost in float16). The
-bound is measured again before each backbone (a shared machine's load moves it), and printed with it. Each engine
-runs its batches back to back after a warm-up; the rounds of all engines interleave so that the machine's load hits
-each alike; the median round is printed. The cosine is per frame on real photos (scikit-image's), the least of them.
+and nothing is fetched; Lite0 runs its shipped weights, as the demo does. The bound is measured again before each
+backbone (a shared machine's load moves it), and printed with it. Each engine runs its batches back to back after a
+warm-up; the rounds of all engines interleave so that the machine's load hits each alike; the median round is
+printed. The frames are bench_features.py's (5 scikit-image photographs x 10 crops); the cosine is per frame, the
+least of them.
 
 Usage: python bench/bench_backbones.py [--size 224] [--batch 8] [--rounds 3]
        [--backbones efficientnet_lite0,timm:resnet18,...] [--engines torch-fp32,openvino-bf16,...]
@@ -18,34 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
+from bench_features import photos
 from lrcn.device import native
-from lrcn.doctor import header, matmul_rate
+from lrcn.doctor import flops_per_frame, header, matmul_rate
 from lrcn.features.extractor import Extractor
 from lrcn.features.spec import FeatureSpec
 
 BACKBONES = ("efficientnet_lite0", "timm:resnet18", "timm:resnet50", "timm:convnext_tiny",
              "timm:vit_small_patch16_224")
 ENGINES = ("torch-fp32", "torch-bf16", "onnxruntime-fp32", "openvino-fp32", "openvino-bf16")
-
-
-def photos(size: int, n: int) -> torch.Tensor:
-    """(n, 3, size, size) uint8: scikit-image's photographs, resized, repeated to n."""
-    from skimage import data
-    from skimage.transform import resize
-
-    pics = [data.chelsea(), data.astronaut(), data.coffee(), data.rocket()]
-    frames = [(resize(p, (size, size), anti_aliasing=True) * 255).astype(np.uint8) for p in pics]
-    return torch.from_numpy(np.stack([frames[i % len(frames)] for i in range(n)])).permute(0, 3, 1, 2).contiguous()
-
-
-def flops_per_frame(extractor: Extractor, size: int) -> float:
-    with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        extractor.backbone(torch.zeros(1, 3, size, size, dtype=torch.uint8))
-    return counter.get_total_flops()
 
 
 def main() -> None:
@@ -64,7 +48,7 @@ def main() -> None:
     skipped = sorted(set(args.engines.split(",")) - set(engines))
     if skipped:
         print(f"skipped (no native products here): {', '.join(skipped)}")
-    frames = photos(args.size, args.batch)
+    frames = photos(args.size)  # (50, 3, S, S): 5 photographs x 10 crops, in batches of --batch
     with tempfile.TemporaryDirectory() as cache:
         for name in args.backbones.split(","):
             bench(name, engines, frames, args, Path(cache))
@@ -77,7 +61,7 @@ def bench(name: str, engines: list[str], frames: torch.Tensor, args, cache: Path
 
     ex = {e: Extractor(spec(*e.split("-")), "cpu", model_cache=cache, batch_size=args.batch) for e in engines}
     reference = Extractor(spec("torch", "fp32"), "cpu").embed(frames).float()
-    flops = flops_per_frame(ex[engines[0]], args.size)
+    flops = flops_per_frame(ex[engines[0]].backbone, args.size)
     cosine = {e: torch.nn.functional.cosine_similarity(x.embed(frames).float(), reference).min().item()
               for e, x in ex.items()}  # the first call converts and warms up
     times: dict[str, list[float]] = {e: [] for e in engines}
